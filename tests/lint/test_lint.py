@@ -1,0 +1,77 @@
+"""Static checks as tests: yamllint, ansible-lint (production profile),
+ansible-test sanity, and the built collection artifact installing offline."""
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PYVER = "%d.%d" % sys.version_info[:2]
+
+
+def _run(cmd, **kw):
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
+    return proc, (proc.stdout + proc.stderr)
+
+
+def _copy_tree(dest):
+    """Copy the checkout (tracked and untracked files, no .git) to dest."""
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if not src.is_file():
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+
+
+def test_yamllint():
+    proc, out = _run(["yamllint", "--strict", "."], cwd=ROOT)
+    assert proc.returncode == 0, out
+
+
+def test_ansible_lint_production_profile():
+    proc, out = _run(["ansible-lint", "--profile", "production", "--nocolor"], cwd=ROOT)
+    assert proc.returncode == 0, out[-6000:]
+
+
+def test_ansible_test_sanity(tmp_path):
+    coll = tmp_path / "ansible_collections" / "vhosting" / "postfix"
+    _copy_tree(coll)
+    subprocess.run(["git", "init", "-q"], cwd=coll, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=coll, check=True)
+    proc, out = _run(
+        ["ansible-test", "sanity", "--color", "no", "--python", PYVER, "--local", "--skip-test", "pylint"],
+        cwd=coll,
+    )
+    assert proc.returncode == 0, out[-8000:]
+
+
+def test_built_artifact_installs_offline_and_resolves_by_fqcn(tmp_path):
+    proc, out = _run(["ansible-galaxy", "collection", "build", "--output-path", str(tmp_path), str(ROOT)])
+    assert proc.returncode == 0, out
+    artifact = tmp_path / "vhosting-postfix-0.1.0.tar.gz"
+    assert artifact.is_file(), out
+    listing, _ = _run(["tar", "-tzf", str(artifact)])
+    names = listing.stdout.split()
+    assert "plugins/modules/postconf.py" in names
+    assert not [n for n in names if n.startswith(("tests/output", ".ci/", "bench/results"))], names
+    install = tmp_path / "installed"
+    proc, out = _run(["ansible-galaxy", "collection", "install", "--offline", "-p", str(install), str(artifact)])
+    assert proc.returncode == 0, out
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(install), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    for plugin in ("vhosting.postfix.postconf", "vhosting.postfix.lookup_table", "vhosting.postfix.lookup"):
+        proc, out = _run(["ansible-doc", "-t", "module", plugin], env=env, cwd=tmp_path)
+        assert proc.returncode == 0, out
+    proc, out = _run(["ansible-doc", "-t", "role", "vhosting.postfix.server"], env=env, cwd=tmp_path)
+    assert proc.returncode == 0 and "vhosting_server__mynetworks" in out, out
+    proc, out = _run(
+        ["ansible-playbook", "--syntax-check", "-i", "localhost,", "vhosting.postfix.site"], env=env, cwd=tmp_path
+    )
+    assert proc.returncode == 0, out
