@@ -7,6 +7,7 @@ one; the others are marked ``full``.
 """
 import os
 import pathlib
+import re
 import subprocess
 
 import pytest
@@ -42,6 +43,7 @@ def test_scenario(scenario):
             proc = subprocess.run(
                 ["molecule", "test", "-s", scenario],
                 cwd=ROOT,
+                env=dict(os.environ, NO_COLOR="1", PY_COLORS="0", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 timeout=TIMEOUT,
@@ -54,7 +56,8 @@ def test_scenario(scenario):
             log,
             "\n".join(text.splitlines()[-80:]),
         )
-        # A scenario must really have verified something.
-        assert "Running Ansible Verifier" in text or "verify" in text, "no verify step ran"
+        # The run must really have converged twice (idempotence) and verified.
+        for step in ("converge", "idempotence", "verify"):
+            assert re.search(r"\b%s: Executed: Successful" % step, text), "step %s did not run in %s" % (step, log)
     finally:
         _remove_leftovers(scenario)
