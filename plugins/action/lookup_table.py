@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of vhosting.postfix.lookup_table.
+
+Ships the entries to the host in a file instead of module arguments: inline
+`entries` are validated here on the control node and written as JSON; a
+`src` data file is transferred as it is. The module then reads that file. So
+a very large table never passes through Ansible's variables or the module's
+argument JSON, and `hide_values` keeps values out of the logged invocation.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import tempfile
+
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import (
+    LookupTableError,
+    detect_format,
+    normalise_entries,
+    validate,
+)
+from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, normalise_network
+
+
+def _check_cidr(key):
+    """A cidr table key: an address or a network without host bits (Postfix refuses those)."""
+    try:
+        network = normalise_network(key, what="cidr key")
+    except NetworkError as exc:
+        raise ValueError(str(exc))
+    import netaddr  # pylint: disable=import-outside-toplevel
+
+    given = netaddr.IPNetwork(key.replace("[", "").replace("]", ""))
+    if "/" in key and given.ip != given.network:
+        raise ValueError("host bits are set (did you mean %s?)" % network.replace("[", "").replace("]", ""))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        local_tmp = None
+        try:
+            if ("entries" in args) == ("src" in args):
+                raise AnsibleActionFail("exactly one of entries or src is required")
+            if "entries" in args:
+                items = normalise_entries(args.pop("entries"))
+                table_type = args.get("type")
+                if table_type:
+                    validate(items, table_type, _check_cidr if table_type == "cidr" else None)
+                fd, local_tmp = tempfile.mkstemp(prefix="vhosting-lookup-table-", suffix=".json")
+                with os.fdopen(fd, "w") as handle:
+                    json.dump([{"key": k, "value": v, "state": s} for k, v, s in items], handle)
+                source = local_tmp
+                args["format"] = "json"
+            else:
+                try:
+                    source = self._find_needle("files", args.pop("src"))
+                except AnsibleError as exc:
+                    raise AnsibleActionFail(to_native(exc))
+                if args.get("format", "auto") == "auto":
+                    # The host sees a temporary name: decide by the real one here.
+                    with open(source, "r", errors="replace") as handle:
+                        args["format"] = detect_format(os.path.basename(source), handle.read(64))
+            remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "lookup_table_entries")
+            self._transfer_file(source, remote)
+            self._fixup_perms2((self._connection._shell.tmpdir, remote))
+            args["src"] = remote
+            result.update(self._execute_module(module_name="vhosting.postfix.lookup_table", module_args=args,
+                                               task_vars=task_vars))
+        except LookupTableError as exc:
+            result.update(failed=True, changed=False, msg="%s: %s" % (args.get("path"), to_native(exc)))
+        except AnsibleActionFail as exc:
+            result.update(exc.result)
+        finally:
+            if local_tmp:
+                os.unlink(local_tmp)
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result

@@ -1,0 +1,319 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure core of the lookup_table module: Postfix lookup table sources as a model.
+
+A table is an ordered list of (key, value) pairs. This file knows how Postfix
+reads a source file (comments, continuation lines, case folding of
+fixed-string tables), validates requested entries, plans a change (added,
+removed, modified keys), renders a deterministic source text and summarises
+the change for a diff. No I/O, no Ansible imports: unit-tested directly,
+used by the action plugin on the control node and by the module on the host.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import io
+import json
+import re
+
+# Indexed (postmap-built) types and the files postmap creates next to the source.
+INDEX_SUFFIXES = {
+    "lmdb": (".lmdb",),
+    "hash": (".db",),
+    "btree": (".db",),
+    "cdb": (".cdb",),
+    "dbm": (".dir", ".pag"),
+    "sdbm": (".dir", ".pag"),
+}
+# Fixed-string tables read straight from the source (no index; folded keys).
+TEXT_FIXED_TYPES = ("texthash",)
+# Pattern tables: the given order is the lookup order.
+ORDERED_TYPES = ("regexp", "pcre", "cidr")
+FIXED_TYPES = tuple(INDEX_SUFFIXES) + TEXT_FIXED_TYPES
+SUPPORTED_TYPES = FIXED_TYPES + ORDERED_TYPES
+# Types that `postmap -i` / `postmap -d` can update in place.
+INCREMENTAL_TYPES = ("lmdb", "hash", "btree")
+
+HEADER = (
+    "# {marker}\n"
+    "# Postfix {type} table maintained by the vhosting.postfix.lookup_table module.\n"
+    "# Manual changes are overwritten on the next run.\n"
+)
+HIDDEN = "********"
+DIFF_LINE_LIMIT = 2000
+DIFF_SAMPLE = 20
+
+
+class LookupTableError(ValueError):
+    """Bad input: the message names the offending key or item."""
+
+
+def is_ordered(table_type):
+    return table_type in ORDERED_TYPES
+
+
+def is_fixed(table_type):
+    return table_type not in ORDERED_TYPES
+
+
+def fold(key, table_type):
+    """The key as Postfix stores and looks it up (fixed-string tables fold case)."""
+    return key.lower() if is_fixed(table_type) else key
+
+
+# ---------------------------------------------------------------- input
+
+def _value_text(key, value):
+    if isinstance(value, bool):
+        raise LookupTableError("entry %r: value %r is a boolean; quote it if you mean the text" % (key, value))
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise LookupTableError("entry %r: the list of values is empty" % key)
+        parts = [_value_text(key, v) for v in value]
+        return ", ".join(parts)
+    if isinstance(value, (int, float)):
+        return str(value)
+    if not isinstance(value, str):
+        raise LookupTableError("entry %r: value must be a string or a list of strings, got %s" % (key, type(value).__name__))
+    return value.strip()
+
+
+def normalise_entries(entries):
+    """Turn the module's `entries` (dict or list of dicts) into [(key, value, state)]."""
+    result = []
+    if entries is None:
+        return result
+    if isinstance(entries, dict):
+        for key, value in entries.items():
+            result.append((_key_text(key), None if value is None else _value_text(key, value), "present"))
+        return result
+    if not isinstance(entries, (list, tuple)):
+        raise LookupTableError("entries must be a dict (key: value) or a list of {key, value, state}, got %s"
+                               % type(entries).__name__)
+    for index, item in enumerate(entries):
+        if not isinstance(item, dict) or "key" not in item:
+            raise LookupTableError("entries[%d]: expected a dict with at least `key`, got %r" % (index, item))
+        unknown = set(item) - {"key", "value", "state"}
+        if unknown:
+            raise LookupTableError("entries[%d] (%r): unknown field(s) %s" % (index, item.get("key"), ", ".join(sorted(unknown))))
+        key = _key_text(item["key"])
+        state = item.get("state", "present")
+        if state not in ("present", "absent"):
+            raise LookupTableError("entry %r: state must be present or absent, got %r" % (key, state))
+        value = item.get("value")
+        if state == "present":
+            value = None if value is None else _value_text(key, value)
+        else:
+            value = None
+        result.append((key, value, state))
+    return result
+
+
+def _key_text(key):
+    if isinstance(key, bool) or not isinstance(key, (str, int)):
+        raise LookupTableError("key %r must be a string" % (key,))
+    return str(key)
+
+
+def detect_format(name, head):
+    """The format of a data file named `name` starting with `head` (format: auto)."""
+    if name.endswith(".json") or head.lstrip().startswith(("{", "[")):
+        return "json"
+    if name.endswith(".csv"):
+        return "csv"
+    return "postmap"
+
+
+def parse_data(text, fmt="auto", name="src"):
+    """Parse a data file (postmap, csv or json) into [(key, value, state)]."""
+    if fmt == "auto":
+        fmt = detect_format(name, text[:64])
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise LookupTableError("%s: not valid JSON: %s" % (name, exc))
+        return normalise_entries(data)
+    if fmt == "csv":
+        result = []
+        for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
+            if not row or (len(row) == 1 and not row[0].strip()) or row[0].lstrip().startswith("#"):
+                continue
+            if len(row) < 2:
+                raise LookupTableError("%s line %d: a CSV row needs a key and a value: %r" % (name, lineno, row))
+            values = [v.strip() for v in row[1:] if v.strip()]
+            result.append((row[0].strip(), ", ".join(values), "present"))
+        return result
+    if fmt == "postmap":
+        return [(k, v, "present") for k, v in parse_source(text)]
+    raise LookupTableError("unknown format %r (auto, postmap, csv or json)" % fmt)
+
+
+def parse_source(text):
+    """Parse a Postfix table source the way postmap reads it: [(key, value)].
+
+    Blank lines and lines starting with # are ignored; a line starting with
+    whitespace continues the previous logical line.
+    """
+    pairs = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0] in " \t":
+            if pairs:
+                key, value = pairs[-1]
+                pairs[-1] = (key, (value + " " + line.strip()).strip())
+            continue
+        parts = line.split(None, 1)
+        pairs.append((parts[0], parts[1].strip() if len(parts) > 1 else ""))
+    return pairs
+
+
+# ----------------------------------------------------------- validation
+
+_PATTERN_DELIM = re.compile(r"^(!?)(\S)")
+
+
+def _check_pattern_key(key, table_type):
+    if table_type == "cidr":
+        return
+    match = _PATTERN_DELIM.match(key)
+    delim = match.group(2) if match else ""
+    if not delim or delim.isalnum() or delim in "\\":
+        raise LookupTableError("key %r: a %s pattern must be written /pattern/flags" % (key, table_type))
+    body = key[len(match.group(1)):]
+    if body.count(delim) < 2:
+        raise LookupTableError("key %r: the %s pattern is not closed with %r" % (key, table_type, delim))
+
+
+def validate(items, table_type, check_network=None):
+    """Check requested entries; raise LookupTableError naming the first bad one.
+
+    check_network(key) validates a cidr key (raises ValueError); the control
+    node passes a netaddr-based check, the host an ipaddress-based one.
+    """
+    if table_type not in SUPPORTED_TYPES:
+        raise LookupTableError("type %r is not supported (one of: %s)" % (table_type, ", ".join(SUPPORTED_TYPES)))
+    seen = {}
+    for key, value, state in items:
+        if key == "" or not key.strip():
+            raise LookupTableError("an entry has an empty key")
+        if "\n" in key or "\r" in key:
+            raise LookupTableError("key %r contains a newline" % key)
+        if key.startswith("#"):
+            raise LookupTableError("key %r starts with '#', which Postfix reads as a comment" % key)
+        if is_ordered(table_type):
+            if table_type == "cidr" and re.search(r"\s", key):
+                raise LookupTableError("key %r contains whitespace" % key)
+            _check_pattern_key(key, table_type)
+            if table_type == "cidr" and check_network is not None:
+                try:
+                    check_network(key)
+                except ValueError as exc:
+                    raise LookupTableError("key %r is not a valid CIDR network: %s" % (key, exc))
+        elif re.search(r"\s", key):
+            raise LookupTableError("key %r contains whitespace" % key)
+        if state == "present":
+            if value is None:
+                raise LookupTableError("entry %r has no value" % key)
+            if "\n" in value or "\r" in value:
+                raise LookupTableError("entry %r: the value contains a newline" % key)
+            if value == "":
+                raise LookupTableError("entry %r has an empty value" % key)
+        folded = fold(key, table_type)
+        if is_fixed(table_type) and folded in seen and seen[folded] != key:
+            raise LookupTableError("keys %r and %r are the same key for Postfix (a %s table folds keys to lower case)"
+                                   % (seen[folded], key, table_type))
+        if folded in seen and seen[folded] == key:
+            raise LookupTableError("key %r is given twice" % key)
+        seen[folded] = key
+
+
+def check_network_stdlib(key):
+    """cidr key check with the standard library (used on the managed host)."""
+    import ipaddress  # pylint: disable=import-outside-toplevel
+
+    ipaddress.ip_network(key.strip("[]").replace("]/", "/"), strict=True)
+
+
+# -------------------------------------------------------------- planning
+
+def plan(current, items, table_type, exclusive=True):
+    """Compute the desired table from the current pairs and the requested items.
+
+    Returns (desired_pairs, added_keys, removed_keys, modified_keys). For
+    fixed-string tables the result is sorted by folded key; pattern tables
+    keep the requested order (and, when not exclusive, the current order with
+    new entries appended).
+    """
+    fixed = is_fixed(table_type)
+    cur = {}
+    for key, value in current:
+        cur[fold(key, table_type)] = (key, value)
+    if exclusive:
+        desired = [(k, v) for k, v, s in items if s == "present"]
+    else:
+        desired_map = dict(cur)
+        order = [fold(k, table_type) for k, _v in current]
+        for key, value, state in items:
+            fkey = fold(key, table_type)
+            if state == "absent":
+                desired_map.pop(fkey, None)
+            else:
+                if fkey not in desired_map:
+                    order.append(fkey)
+                desired_map[fkey] = (key, value)
+        desired = [desired_map[f] for f in order if f in desired_map]
+    if fixed:
+        desired = sorted(((fold(k, table_type), v) for k, v in desired), key=lambda kv: kv[0])
+    new = {fold(k, table_type): v for k, v in desired}
+    old = {f: kv[1] for f, kv in cur.items()}
+    added = [k for k in new if k not in old]
+    removed = [k for k in old if k not in new]
+    modified = [k for k in new if k in old and old[k] != new[k]]
+    return desired, added, removed, modified
+
+
+def render(pairs, table_type, marker="Ansible managed"):
+    """Render the source text; returns (text, first_entry_line_number)."""
+    header = HEADER.format(marker=marker, type=table_type)
+    lines = [header]
+    lines.extend("%s\t%s\n" % (k, v) for k, v in pairs)
+    return "".join(lines), header.count("\n") + 1
+
+
+def render_postmap_input(pairs):
+    """Key/value lines for `postmap -i` (stdin)."""
+    return "".join("%s\t%s\n" % (k, v) for k, v in pairs)
+
+
+# ------------------------------------------------------------------ diff
+
+def diff_text(pairs, table_type, hide_values=False, marker="Ansible managed"):
+    if hide_values:
+        pairs = [(k, HIDDEN) for k, _v in pairs]
+    return render(pairs, table_type, marker)[0]
+
+
+def summarise(added, removed, modified, desired, current, table_type, hide_values=False, sample=DIFF_SAMPLE):
+    """A bounded, human-readable summary of a large change."""
+    new = {fold(k, table_type): v for k, v in desired}
+    old = {fold(k, table_type): v for k, v in current}
+
+    def show(v):
+        return HIDDEN if hide_values else v
+
+    out = ["# %d added, %d removed, %d changed keys (showing at most %d of each)\n"
+           % (len(added), len(removed), len(modified), sample)]
+    out.extend("+ %s\t%s\n" % (k, show(new[k])) for k in added[:sample])
+    out.extend("- %s\t%s\n" % (k, show(old[k])) for k in removed[:sample])
+    out.extend("~ %s\t%s -> %s\n" % (k, show(old[k]), show(new[k])) for k in modified[:sample])
+    return "".join(out)
+
+
+def use_incremental(table_type, total, changes):
+    """postmap -i/-d pays off for small changes to big indexed tables (see bench/README.md)."""
+    return table_type in INCREMENTAL_TYPES and total >= 10000 and 0 < changes * 100 <= total

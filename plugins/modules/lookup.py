@@ -1,0 +1,116 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: lookup
+short_description: Query Postfix lookup tables with postmap -q
+version_added: 0.1.0
+description:
+  - Looks up one or many keys in any Postfix lookup table (C(lmdb:/etc/postfix/virtual), C(regexp:...),
+    C(pgsql:/etc/postfix/pgsql-virtual.cf), ...) with C(postmap -q), all keys in one postmap run, and returns the
+    value of each key or null when the key is absent.
+  - Never changes anything; for verify steps and table parity checks.
+author:
+  - vhosting.postfix maintainers (@vhosting)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+options:
+  table:
+    description: The table as main.cf names it, C(type:name).
+    type: str
+    required: true
+  keys:
+    description: The keys to look up.
+    type: list
+    elements: str
+    required: true
+seealso:
+  - module: vhosting.postfix.lookup_table
+"""
+
+EXAMPLES = r"""
+- name: Query the virtual alias table
+  vhosting.postfix.lookup:
+    table: lmdb:/etc/postfix/virtual
+    keys: [info@example.com, nobody@example.com]
+  register: found
+
+- name: Check the values
+  ansible.builtin.assert:
+    that:
+      - found.values['info@example.com'] == 'alice@example.com'
+      - found.values['nobody@example.com'] is none
+"""
+
+RETURN = r"""
+values:
+  description: Each key with its value, or null when the table has no such key.
+  type: dict
+  returned: success
+  sample: {"info@example.com": "alice@example.com", "nobody@example.com": null}
+found:
+  description: Number of keys found.
+  type: int
+  returned: success
+missing:
+  description: The keys not found.
+  type: list
+  elements: str
+  returned: success
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def parse_answers(keys, output):
+    """Map postmap -q - output (key TAB value lines, in input order) to the keys."""
+    values = dict.fromkeys(keys)
+    for line in output.splitlines():
+        key, sep, value = line.partition("\t")
+        if not sep:
+            key, sep, value = line.partition(" ")
+        if key in values and values[key] is None:
+            values[key] = value
+        else:
+            # Postfix may echo a key in the case it stores (fixed tables fold case).
+            for wanted in keys:
+                if wanted.lower() == key.lower() and values[wanted] is None:
+                    values[wanted] = value
+                    break
+    return values
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(table=dict(type="str", required=True), keys=dict(type="list", elements="str", required=True, no_log=False)),
+        supports_check_mode=True,
+    )
+    table, keys = module.params["table"], module.params["keys"]
+    bad = [k for k in keys if not k or any(c in k for c in "\n\r")]
+    if bad:
+        module.fail_json(msg="keys must be non-empty single lines: %r" % bad)
+    if ":" not in table:
+        module.fail_json(msg="table %r must be written type:name, e.g. lmdb:/etc/postfix/virtual" % table)
+    postmap = module.get_bin_path("postmap", required=True)
+    cmd = [postmap, "-q", "-", table]
+    rc, out, err = module.run_command(cmd, data="\n".join(keys) + "\n", environ_update={"LC_ALL": "C"})
+    # rc 1 means "no key found"; anything else non-zero, or a fatal message, is an error.
+    if rc not in (0, 1) or "fatal:" in err:
+        module.fail_json(msg="postmap -q failed for %s: %s" % (table, err.strip()), cmd=cmd, rc=rc, stderr=err)
+    values = parse_answers(keys, out)
+    missing = [k for k in keys if values[k] is None]
+    module.exit_json(changed=False, values=values, found=len(keys) - len(missing), missing=missing)
+
+
+if __name__ == "__main__":
+    main()

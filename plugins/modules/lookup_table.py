@@ -1,0 +1,496 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: lookup_table
+short_description: Maintain a Postfix lookup table; run postmap only when its content changed
+version_added: 0.1.0
+description:
+  - Renders a Postfix lookup table source file (C(/etc/postfix/virtual), C(vmailbox), C(transport), ...) from
+    O(entries) or from a data file on the control node (O(src)), compares it with the file on the host by content,
+    and writes it atomically only when it differs.
+  - For indexed types (lmdb, hash, btree, cdb, dbm, sdbm) the index is rebuilt with C(postmap) when the source
+    changed, or when the index is missing or older than the source; never otherwise. The new index is built from a
+    temporary source next to the target and renamed into place together with the source, so readers (the running
+    Postfix, C(postmap -q)) always see either the old or the new table, never a missing or empty one.
+  - For a small change to a big lmdb/hash/btree table (at most 1% of at least 10,000 entries) the index is updated
+    in place with C(postmap -i -r) and C(postmap -d) instead, which is much faster (see bench/README.md).
+  - If postmap fails, the previous source is kept (or put back) and the module fails with postmap's stderr, so the
+    source and the indexed table never disagree.
+  - Every entry is validated before anything is written; bad input fails naming the offending key and changes nothing.
+  - Pattern tables (regexp, pcre, cidr) keep the given order (the lookup order); their syntax is checked with the
+    real C(postmap) before the table is swapped in. Fixed-string tables are written sorted, keys folded to lower
+    case as Postfix folds them.
+  - The entries travel to the host in a file (the action plugin transfers it), never as module arguments, so large
+    tables avoid Ansible's per-variable cost and O(hide_values) keeps values out of logs.
+author:
+  - vhosting.postfix maintainers (@vhosting)
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Reports what would change (counts, diff, whether postmap would run) and writes nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The whole before/after text for tables up to 2000 lines; above that a summary of added, removed and
+      changed keys with a bounded sample.
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+options:
+  path:
+    description: The table's source file on the host. The index (for indexed types) is created next to it.
+    type: path
+    required: true
+  type:
+    description:
+      - The lookup table type. Defaults to the host's C(default_database_type) (C(postconf -h default_database_type)).
+    type: str
+    choices: [lmdb, hash, btree, cdb, dbm, sdbm, texthash, regexp, pcre, cidr]
+  entries:
+    description:
+      - The table's entries. Either a dict C(key -> value), where a list value is written as C(a, b, c), or a list of
+        dicts with C(key), C(value) and C(state) (C(present) or C(absent)); the list form keeps the order, which is the
+        lookup order of regexp, pcre and cidr tables.
+      - Mutually exclusive with O(src). One of them is required.
+    type: raw
+  src:
+    description:
+      - A data file on the control node with the entries, shipped to the host by the action plugin without going
+        through Ansible variables (fast for very large tables).
+      - Its format is given by O(format).
+    type: path
+  format:
+    description:
+      - Format of O(src). C(postmap) is the table source format (C(key value) lines, C(#) comments, continuation
+        lines); C(csv) is C(key,value[,value...]) rows; C(json) is an object C(key -> value) or a list of
+        C({key, value, state}). C(auto) picks json for a C(.json) file or one starting with C({) or C([), csv for a
+        C(.csv) file, else postmap.
+    type: str
+    choices: [auto, postmap, csv, json]
+    default: auto
+  exclusive:
+    description:
+      - When true the table is exactly the given entries; keys not given are removed.
+      - When false only the given keys are managed; C(state=absent) removes one, others in the file are kept.
+    type: bool
+    default: true
+  backup:
+    description: Keep a timestamped copy of the previous source file when it changes.
+    type: bool
+    default: false
+  hide_values:
+    description:
+      - Keep values out of the diff and the returned data (for secret tables such as sasl_passwd). Keys are shown.
+      - When the table is created and O(mode) is not given, it is created with mode C(0600).
+    type: bool
+    default: false
+notes:
+  - A change to an indexed table is picked up by Postfix by itself. regexp, pcre, cidr and texthash tables are read
+    at process start, so roles notify a reload when such a table changes.
+seealso:
+  - module: vhosting.postfix.lookup
+  - module: vhosting.postfix.postconf
+"""
+
+EXAMPLES = r"""
+- name: Virtual alias table
+  vhosting.postfix.lookup_table:
+    path: /etc/postfix/virtual
+    type: lmdb
+    entries:
+      postmaster@example.com: root
+      info@example.com: [alice@example.com, bob@example.net]
+      "@example.com": catchall@example.com
+
+- name: A million entries from a data file on the control node
+  vhosting.postfix.lookup_table:
+    path: /etc/postfix/virtual_big
+    type: lmdb
+    src: files/virtual_big.txt
+    format: postmap
+
+- name: Client restrictions in lookup order
+  vhosting.postfix.lookup_table:
+    path: /etc/postfix/client_access.cidr
+    type: cidr
+    entries:
+      - {key: 192.0.2.0/24, value: REJECT}
+      - {key: 198.51.100.7/32, value: OK}
+
+- name: Remove one key and leave the others alone
+  vhosting.postfix.lookup_table:
+    path: /etc/postfix/transport
+    exclusive: false
+    entries:
+      - {key: old.example, state: absent}
+
+- name: A secret table
+  vhosting.postfix.lookup_table:
+    path: /etc/postfix/sasl_passwd
+    type: lmdb
+    hide_values: true
+    entries:
+      "[smtp.example.net]:587": "user:{{ vault_smtp_password }}"
+  no_log: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the source or the index changed (or would change in check mode).
+  type: bool
+  returned: always
+rebuilt:
+  description: Whether postmap ran (or would run in check mode) on the index, fully or incrementally.
+  type: bool
+  returned: always
+incremental:
+  description: Whether the index was updated in place with C(postmap -i)/C(postmap -d) rather than rebuilt.
+  type: bool
+  returned: always
+table:
+  description: The table reference for main.cf.
+  type: str
+  returned: always
+  sample: lmdb:/etc/postfix/virtual
+type:
+  description: The table type used.
+  type: str
+  returned: always
+  sample: lmdb
+entries:
+  description: Number of entries in the table after the run.
+  type: int
+  returned: always
+added:
+  description: Number of keys added.
+  type: int
+  returned: always
+removed:
+  description: Number of keys removed.
+  type: int
+  returned: always
+modified:
+  description: Number of keys whose value changed.
+  type: int
+  returned: always
+backup_file:
+  description: The backup copy of the previous source, when O(backup=true) and the source changed.
+  type: str
+  returned: changed and backup
+cmd:
+  description: The failing postmap command.
+  type: list
+  elements: str
+  returned: failure of postmap
+rc:
+  description: postmap's exit code.
+  type: int
+  returned: failure of postmap
+stderr:
+  description: postmap's standard error.
+  type: str
+  returned: failure of postmap
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import (
+    DIFF_LINE_LIMIT,
+    INDEX_SUFFIXES,
+    LookupTableError,
+    check_network_stdlib,
+    diff_text,
+    is_ordered,
+    normalise_entries,
+    parse_data,
+    parse_source,
+    plan,
+    render,
+    render_postmap_input,
+    summarise,
+    use_incremental,
+    validate,
+)
+
+
+class PostmapError(Exception):
+    def __init__(self, cmd, rc, stdout, stderr, msg):
+        super(PostmapError, self).__init__(msg)
+        self.cmd, self.rc, self.stdout, self.stderr, self.msg = cmd, rc, stdout, stderr, msg
+
+
+class Table(object):
+    """The table on the host: its source, its index files, and postmap."""
+
+    def __init__(self, module, path, table_type):
+        self.module = module
+        self.path = path
+        self.type = table_type
+        self.suffixes = INDEX_SUFFIXES.get(table_type, ())
+        self.postmap = module.get_bin_path("postmap", required=True)
+
+    def read(self):
+        try:
+            with open(self.path, "r", encoding="utf-8", errors="surrogateescape") as handle:
+                return handle.read()
+        except (IOError, OSError):
+            return None
+
+    def index_stale(self):
+        """True when an indexed type's index is missing or older than the source."""
+        if not self.suffixes:
+            return False
+        source_mtime = os.stat(self.path).st_mtime
+        for suffix in self.suffixes:
+            index = self.path + suffix
+            if not os.path.exists(index) or os.stat(index).st_mtime < source_mtime:
+                return True
+        return False
+
+    def run(self, args, data=None, what="postmap", ok_rcs=(0,)):
+        cmd = [self.postmap] + args
+        rc, out, err = self.module.run_command(cmd, data=data, binary_data=True, environ_update={"LC_ALL": "C"})
+        if rc not in ok_rcs:
+            raise PostmapError(cmd, rc, out, err, "%s failed (rc=%d): %s" % (what, rc, err.strip() or out.strip()))
+        return out, err
+
+    def temp_source(self, text, mode, owner_uid, group_gid):
+        """Write text to a temporary file next to the source, with the final mode and owner."""
+        directory = os.path.dirname(self.path) or "."
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(self.path), suffix=".vhtmp", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        if owner_uid is not None or group_gid is not None:
+            os.chown(tmp, -1 if owner_uid is None else owner_uid, -1 if group_gid is None else group_gid)
+        return tmp
+
+    def remove_temp(self, tmp):
+        for name in [tmp] + [tmp + s for s in self.suffixes]:
+            try:
+                os.unlink(name)
+            except OSError:
+                pass
+
+    def check_patterns(self, tmp, first_line, pairs):
+        """Let postmap parse a pattern table; fail naming the key of any line it rejects."""
+        _out, err = self.run(["-q", "vhosting-syntax-probe", "%s:%s" % (self.type, tmp)], what="postmap syntax check",
+                            ok_rcs=(0, 1))  # 1: the probe key was not found
+        problems = [line for line in to_native(err).splitlines() if "warning" in line or "fatal" in line]
+        if not problems:
+            return
+        import re  # pylint: disable=import-outside-toplevel
+
+        for line in problems:
+            match = re.search(r"line (\d+): (.*)", line)
+            if match:
+                index = int(match.group(1)) - first_line
+                if 0 <= index < len(pairs):
+                    detail = match.group(2)
+                    raise LookupTableError("key %r: Postfix rejects this %s entry: %s" % (pairs[index][0], self.type, detail))
+        raise LookupTableError("Postfix rejects the %s table: %s" % (self.type, " / ".join(problems)))
+
+    def build_index(self, tmp):
+        """postmap the temporary source (the index appears next to it)."""
+        self.run(["%s:%s" % (self.type, tmp)])
+
+    def swap_in(self, tmp, with_index=True, with_source=True):
+        """Rename the index files first, then the source (so the source is never newer than its index)."""
+        if with_index:
+            for suffix in self.suffixes:
+                os.rename(tmp + suffix, self.path + suffix)
+        if with_source:
+            written = os.stat(tmp).st_mtime_ns
+            self.module.atomic_move(tmp, self.path, unsafe_writes=False)
+            # atomic_move stamps the file with the current time; give the source back the
+            # time it was written, which is older than its index (Postfix compares the two).
+            os.utime(self.path, ns=(written, written))
+
+
+def main():
+    argument_spec = dict(
+        path=dict(type="path", required=True),
+        type=dict(type="str", choices=["lmdb", "hash", "btree", "cdb", "dbm", "sdbm", "texthash", "regexp", "pcre", "cidr"]),
+        entries=dict(type="raw"),
+        src=dict(type="path"),
+        format=dict(type="str", default="auto", choices=["auto", "postmap", "csv", "json"]),
+        exclusive=dict(type="bool", default=True),
+        backup=dict(type="bool", default=False),
+        hide_values=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[("entries", "src")],
+        required_one_of=[("entries", "src")],
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params["path"]
+    hide = params["hide_values"]
+    table_type = params["type"]
+    if not table_type:
+        postconf = module.get_bin_path("postconf", required=True)
+        rc, out, err = module.run_command([postconf, "-h", "default_database_type"])
+        if rc != 0:
+            module.fail_json(msg="cannot read default_database_type: %s" % err.strip(), rc=rc, stderr=err)
+        table_type = out.strip()
+
+    result = dict(changed=False, rebuilt=False, incremental=False, table="%s:%s" % (table_type, path), type=table_type,
+                  entries=0, added=0, removed=0, modified=0)
+    try:
+        if params["src"] is not None:
+            with open(params["src"], "r", encoding="utf-8", errors="surrogateescape") as handle:
+                items = parse_data(handle.read(), params["format"], os.path.basename(params["src"]))
+        else:
+            items = normalise_entries(params["entries"])
+        validate(items, table_type, check_network_stdlib)
+    except (LookupTableError, IOError, OSError) as exc:
+        module.fail_json(msg="%s: %s" % (path, to_native(exc)), **result)
+
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        module.fail_json(msg="%s: directory %s does not exist" % (path, directory), **result)
+
+    table = Table(module, path, table_type)
+    before_text = table.read()
+    current = parse_source(before_text) if before_text is not None else []
+    desired, added, removed, modified = plan(current, items, table_type, params["exclusive"])
+    after_text, first_line = render(desired, table_type)
+    content_changed = after_text != before_text
+    stale = (not content_changed) and table.index_stale()
+    result.update(entries=len(desired), added=len(added), removed=len(removed), modified=len(modified))
+    changes = len(added) + len(removed) + len(modified)
+    incremental = (content_changed and before_text is not None and not table.index_stale()
+                   and use_incremental(table_type, len(desired), changes))
+
+    if module._diff and content_changed:
+        if len(desired) + len(current) <= DIFF_LINE_LIMIT:
+            result["diff"] = dict(
+                before="" if before_text is None else diff_text(current, table_type, hide),
+                after=diff_text(desired, table_type, hide),
+                before_header=path, after_header=path)
+        else:
+            result["diff"] = dict(
+                before="", after=summarise(added, removed, modified, desired, current, table_type, hide),
+                before_header="%s (%d entries)" % (path, len(current)),
+                after_header="%s (%d entries; summary)" % (path, len(desired)))
+
+    file_args = module.load_file_common_arguments(params)
+    mode = file_args.get("mode")
+    if before_text is not None:
+        final_mode = os.stat(path).st_mode & 0o7777
+    else:
+        final_mode = 0o600 if hide else 0o644
+    if isinstance(mode, int):
+        final_mode = mode
+    elif mode is not None and str(mode).isdigit():
+        final_mode = int(str(mode), 8)
+    uid = None if file_args.get("owner") is None else _uid(module, file_args["owner"])
+    gid = None if file_args.get("group") is None else _gid(module, file_args["group"])
+
+    needs_index = bool(table.suffixes) and (content_changed or stale)
+    result["rebuilt"] = needs_index
+    result["incremental"] = bool(incremental)
+    result["changed"] = content_changed or stale
+
+    if module.check_mode:
+        if before_text is not None:
+            result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
+        module.exit_json(**result)
+
+    tmp = None
+    try:
+        if content_changed:
+            if params["backup"] and before_text is not None:
+                result["backup_file"] = module.backup_local(path)
+            tmp = table.temp_source(after_text, final_mode, uid, gid)
+            if is_ordered(table_type):
+                table.check_patterns(tmp, first_line, desired)
+            if incremental:
+                _update_in_place(table, tmp, before_text, desired, added, removed, modified)
+            else:
+                if table.suffixes:
+                    table.build_index(tmp)
+                table.swap_in(tmp, with_index=bool(table.suffixes))
+            tmp = None
+            # atomic_move gives a new file default permissions: set the intended ones.
+            os.chmod(path, final_mode)
+            if uid is not None or gid is not None:
+                os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+        elif stale:
+            tmp = table.temp_source(before_text, os.stat(path).st_mode & 0o7777, None, None)
+            table.build_index(tmp)
+            table.swap_in(tmp, with_index=True, with_source=False)
+            table.remove_temp(tmp)
+            tmp = None
+    except LookupTableError as exc:
+        module.fail_json(msg="%s: %s" % (path, to_native(exc)), **dict(result, changed=False, rebuilt=False))
+    except PostmapError as exc:
+        module.fail_json(msg="%s: %s; the previous table is unchanged" % (path, exc.msg), cmd=exc.cmd, rc=exc.rc,
+                         stdout=to_native(exc.stdout), stderr=to_native(exc.stderr),
+                         **dict(result, changed=False, rebuilt=False))
+    finally:
+        if tmp is not None:
+            table.remove_temp(tmp)
+
+    result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
+    module.exit_json(**result)
+
+
+def _update_in_place(table, tmp, before_text, desired, added, removed, modified):
+    """Swap in the new source, then apply the difference to the index with postmap -i / -d.
+
+    If postmap fails, the old source is put back and the index rebuilt from it,
+    so the source and the index agree again.
+    """
+    new = dict(desired)
+    table.swap_in(tmp, with_index=False)
+    target = "%s:%s" % (table.type, table.path)
+    try:
+        if removed:
+            table.run(["-d", "-", target], data="".join("%s\n" % k for k in removed).encode("utf-8", "surrogateescape"))
+        upserts = [(k, new[k]) for k in added + modified]
+        if upserts:
+            table.run(["-i", "-r", target], data=render_postmap_input(upserts).encode("utf-8", "surrogateescape"))
+    except PostmapError:
+        restore = table.temp_source(before_text, os.stat(table.path).st_mode & 0o7777, None, None)
+        table.build_index(restore)
+        table.swap_in(restore)
+        raise
+    # The in-place update leaves the index newer than the source, as Postfix expects.
+
+
+def _uid(module, owner):
+    import pwd  # pylint: disable=import-outside-toplevel
+
+    try:
+        return int(owner) if str(owner).isdigit() else pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        module.fail_json(msg="owner %s does not exist" % owner)
+
+
+def _gid(module, group):
+    import grp  # pylint: disable=import-outside-toplevel
+
+    try:
+        return int(group) if str(group).isdigit() else grp.getgrnam(group).gr_gid
+    except KeyError:
+        module.fail_json(msg="group %s does not exist" % group)
+
+
+if __name__ == "__main__":
+    main()
