@@ -1,0 +1,181 @@
+import pytest
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import (
+    HIDDEN,
+    LookupTableError,
+    check_network_stdlib,
+    detect_format,
+    diff_text,
+    normalise_entries,
+    parse_data,
+    parse_source,
+    plan,
+    render,
+    summarise,
+    use_incremental,
+    validate,
+)
+
+
+def test_dict_entries_with_lists_render_as_comma_lists():
+    items = normalise_entries({"info@example.com": ["a@example.com", "b@example.net"], "n": 5})
+    assert items == [("info@example.com", "a@example.com, b@example.net", "present"), ("n", "5", "present")]
+
+
+def test_list_entries_keep_state_and_order():
+    items = normalise_entries([{"key": "/b/", "value": "B"}, {"key": "/a/", "state": "absent"}])
+    assert items == [("/b/", "B", "present"), ("/a/", None, "absent")]
+
+
+@pytest.mark.parametrize(
+    "entries, message",
+    [
+        ("text", "entries must be a dict"),
+        ([{"value": "x"}], "entries[0]: expected a dict with at least `key`"),
+        ([{"key": "k", "value": "v", "colour": 1}], "unknown field(s) colour"),
+        ([{"key": "k", "state": "gone"}], "state must be present or absent"),
+        ({"k": []}, "entry 'k': the list of values is empty"),
+        ({"k": True}, "is a boolean"),
+        ({"k": {"a": 1}}, "value must be a string or a list of strings"),
+    ],
+)
+def test_bad_entries_name_the_item(entries, message):
+    with pytest.raises(LookupTableError) as err:
+        normalise_entries(entries)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "table_type, entries, message",
+    [
+        ("lmdb", {"bad key": "x"}, "key 'bad key' contains whitespace"),
+        ("lmdb", {"#x": "y"}, "key '#x' starts with '#'"),
+        ("lmdb", {"": "y"}, "an entry has an empty key"),
+        ("lmdb", {"k": "a\nb"}, "entry 'k': the value contains a newline"),
+        ("lmdb", {"k": ""}, "entry 'k' has an empty value"),
+        ("hash", {"Alice@Example.com": "a", "alice@example.com": "b"},
+         "keys 'Alice@Example.com' and 'alice@example.com' are the same key for Postfix (a hash table folds keys"),
+        ("regexp", {"no-delimiters": "x"}, "a regexp pattern must be written /pattern/flags"),
+        ("regexp", {"^no-delimiters$": "x"}, "the regexp pattern is not closed with '^'"),
+        ("pcre", {"/unclosed": "x"}, "the pcre pattern is not closed with '/'"),
+        ("cidr", {"10.0.0.0/33": "OK"}, "key '10.0.0.0/33' is not a valid CIDR network"),
+        ("cidr", {"10.0.0.1/8": "OK"}, "key '10.0.0.1/8' is not a valid CIDR network"),
+        ("nosuch", {"k": "v"}, "type 'nosuch' is not supported"),
+    ],
+)
+def test_validation_names_the_offending_key(table_type, entries, message):
+    with pytest.raises(LookupTableError) as err:
+        validate(normalise_entries(entries), table_type, check_network_stdlib)
+    assert message in str(err.value)
+
+
+def test_pattern_tables_keep_case_distinct_keys():
+    validate(normalise_entries([{"key": "/A/", "value": "x"}, {"key": "/a/", "value": "y"}]), "regexp")
+
+
+def test_same_key_twice_in_list_form():
+    with pytest.raises(LookupTableError, match="key 'k' is given twice"):
+        validate(normalise_entries([{"key": "k", "value": "1"}, {"key": "k", "value": "2"}]), "lmdb")
+
+
+def test_valid_cidr_keys():
+    validate(normalise_entries({"192.0.2.0/24": "REJECT", "198.51.100.7": "OK", "2001:db8::/32": "OK"}), "cidr",
+             check_network_stdlib)
+
+
+def test_parse_source_reads_comments_and_continuation_lines():
+    text = "# comment\n\nalice@example.com\talice\ninfo@example.com a@example.com,\n  b@example.net\n   \n"
+    assert parse_source(text) == [("alice@example.com", "alice"), ("info@example.com", "a@example.com, b@example.net")]
+
+
+def test_data_formats_give_the_same_items():
+    postmap = parse_data("a@x\tA\nb@x B, C\n", "postmap")
+    csv_items = parse_data("a@x,A\nb@x,B,C\n", "csv")
+    json_items = parse_data('{"a@x": "A", "b@x": ["B", "C"]}', "json")
+    assert postmap == csv_items == json_items == [("a@x", "A", "present"), ("b@x", "B, C", "present")]
+
+
+def test_detect_format():
+    assert detect_format("table.csv", "a,b") == "csv"
+    assert detect_format("table.txt", ' {"a": 1}') == "json"
+    assert detect_format("table.json", "") == "json"
+    assert detect_format("virtual", "a b") == "postmap"
+
+
+@pytest.mark.parametrize("text, fmt, message", [
+    ("{", "json", "not valid JSON"),
+    ("onlykey\n", "csv", "line 1: a CSV row needs a key and a value"),
+    ("a b", "xml", "unknown format 'xml'"),
+])
+def test_bad_data_files(text, fmt, message):
+    with pytest.raises(LookupTableError, match=message):
+        parse_data(text, fmt)
+
+
+def test_plan_exclusive_fixed_table_sorts_and_folds():
+    current = [("b@x", "old"), ("gone@x", "x")]
+    items = normalise_entries({"B@X": "new", "a@x": "A"})
+    desired, added, removed, modified = plan(current, items, "lmdb", exclusive=True)
+    assert desired == [("a@x", "A"), ("b@x", "new")]
+    assert (added, removed, modified) == (["a@x"], ["gone@x"], ["b@x"])
+
+
+def test_plan_non_exclusive_keeps_other_keys_and_removes_absent():
+    current = [("a@x", "A"), ("b@x", "B"), ("c@x", "C")]
+    items = normalise_entries([{"key": "b@x", "state": "absent"}, {"key": "d@x", "value": "D"}])
+    desired, added, removed, modified = plan(current, items, "hash", exclusive=False)
+    assert desired == [("a@x", "A"), ("c@x", "C"), ("d@x", "D")]
+    assert (added, removed, modified) == (["d@x"], ["b@x"], [])
+
+
+def test_plan_pattern_table_keeps_given_order():
+    items = normalise_entries([{"key": "/z/", "value": "1"}, {"key": "/a/", "value": "2"}])
+    desired, _a, _r, _m = plan([], items, "pcre")
+    assert [k for k, _v in desired] == ["/z/", "/a/"]
+
+
+def test_plan_non_exclusive_pattern_table_appends_new_rules():
+    current = [("/z/", "1"), ("/a/", "2")]
+    items = normalise_entries([{"key": "/m/", "value": "3"}, {"key": "/z/", "value": "9"}])
+    desired, added, _removed, modified = plan(current, items, "regexp", exclusive=False)
+    assert desired == [("/z/", "9"), ("/a/", "2"), ("/m/", "3")]
+    assert added == ["/m/"] and modified == ["/z/"]
+
+
+def test_plan_unchanged_table_has_no_changes():
+    current = [("a@x", "A")]
+    assert plan(current, normalise_entries({"a@x": "A"}), "cdb")[1:] == ([], [], [])
+
+
+def test_render_is_deterministic_and_round_trips():
+    pairs = [("a@x", "A"), ("b@x", "B, C")]
+    text, first = render(pairs, "lmdb")
+    assert text == render(list(pairs), "lmdb")[0]
+    assert text.startswith("# Ansible managed\n")
+    assert text.splitlines()[first - 1] == "a@x\tA"
+    assert parse_source(text) == pairs
+
+
+def test_diff_text_hides_values():
+    text = diff_text([("[smtp.example.net]:587", "user:secret")], "lmdb", hide_values=True)
+    assert "secret" not in text and "[smtp.example.net]:587\t%s" % HIDDEN in text
+
+
+def test_summary_is_bounded():
+    current = [("k%d" % i, "v") for i in range(1000)]
+    desired = [("k%d" % i, "w") for i in range(1000)] + [("new%d" % i, "n") for i in range(500)]
+    summary = summarise(["new%d" % i for i in range(500)], [], ["k%d" % i for i in range(1000)], desired, current,
+                        "lmdb", sample=5)
+    lines = summary.splitlines()
+    assert lines[0] == "# 500 added, 0 removed, 1000 changed keys (showing at most 5 of each)"
+    assert len(lines) == 11
+    assert "~ k0\tv -> w" in lines
+
+
+def test_incremental_only_for_small_changes_to_big_indexed_tables():
+    assert use_incremental("lmdb", 1000000, 1)
+    assert use_incremental("hash", 10000, 100)
+    assert not use_incremental("hash", 10000, 101)
+    assert not use_incremental("lmdb", 9999, 1)
+    assert not use_incremental("cdb", 1000000, 1)
+    assert not use_incremental("lmdb", 1000000, 0)
