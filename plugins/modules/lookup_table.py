@@ -287,8 +287,9 @@ class Table(object):
 
     def check_patterns(self, tmp, first_line, pairs):
         """Let postmap parse a pattern table; fail naming the key of any line it rejects."""
-        _out, err = self.run(["-q", "vhosting-syntax-probe", "%s:%s" % (self.type, tmp)], what="postmap syntax check",
-                            ok_rcs=(0, 1))  # 1: the probe key was not found
+        # rc 1 only says that the probe key was not found.
+        _out, err = self.run(["-q", "vhosting-syntax-probe", "%s:%s" % (self.type, tmp)],
+                             what="postmap syntax check", ok_rcs=(0, 1))
         problems = [line for line in to_native(err).splitlines() if "warning" in line or "fatal" in line]
         if not problems:
             return
@@ -438,11 +439,12 @@ def main():
             table.remove_temp(tmp)
             tmp = None
     except LookupTableError as exc:
-        module.fail_json(msg="%s: %s" % (path, to_native(exc)), **dict(result, changed=False, rebuilt=False))
+        result.update(changed=False, rebuilt=False, incremental=False)
+        module.fail_json(msg="%s: %s" % (path, to_native(exc)), **result)
     except PostmapError as exc:
-        module.fail_json(msg="%s: %s; the previous table is unchanged" % (path, exc.msg), cmd=exc.cmd, rc=exc.rc,
-                         stdout=to_native(exc.stdout), stderr=to_native(exc.stderr),
-                         **dict(result, changed=False, rebuilt=False))
+        result.update(changed=False, rebuilt=False, incremental=False, cmd=exc.cmd, rc=exc.rc,
+                      stdout=to_native(exc.stdout), stderr=to_native(exc.stderr))
+        module.fail_json(msg="%s: %s; the previous table is unchanged" % (path, exc.msg), **result)
     finally:
         if tmp is not None:
             table.remove_temp(tmp)

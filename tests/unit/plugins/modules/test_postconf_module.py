@@ -43,6 +43,7 @@ def run_module(monkeypatch, tmp_path, capsys, args, recorder=None, main_cf="myho
     if main_cf is not None:
         (tmp_path / "main.cf").write_text(main_cf)
     recorder = recorder or Recorder()
+
     def fake_run_command(self, argv, **kwargs):
         return recorder(self, argv, **kwargs)
 
