@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+"""The lookup_table module's flow on real files, with a stand-in postmap.
+
+The stand-in is a small shell script in a temporary PATH directory: it builds
+"index" files by copying the source (so the test can see which source an
+index was built from), or fails like postmap does when told to.
+"""
+import json
+import os
+import stat
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.vhosting.postfix.plugins.modules import lookup_table
+
+FAKE_POSTMAP = """#!/bin/sh
+echo "$@" >> "{log}"
+if [ -e "{fail}" ]; then echo "postmap: fatal: disk full" >&2; exit 1; fi
+for last; do :; done
+src="${{last#*:}}"
+if [ "$1" = "-q" ]; then exit 1; fi
+if [ "$1" = "-i" ] || [ "$1" = "-d" ]; then cat >> "$src.lmdb"; exit 0; fi
+cp "$src" "$src.lmdb"
+"""
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "postmap"
+    fake.write_text(FAKE_POSTMAP.format(log=tmp_path / "postmap.log", fail=tmp_path / "fail"))
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", "%s:%s" % (bindir, os.environ["PATH"]))
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    return tmp_path
+
+
+def run(host, capsys, **args):
+    args.setdefault("path", str(host / "etc" / "virtual"))
+    args.setdefault("type", "lmdb")
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            lookup_table.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def postmap_calls(host):
+    log = host / "postmap.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_create_then_no_change_runs_postmap_once(host, capsys):
+    first = run(host, capsys, entries={"a@x": "A", "b@x": ["B", "C"]})
+    assert first["changed"] and first["rebuilt"] and first["added"] == 2
+    assert len(postmap_calls(host)) == 1
+    source = (host / "etc" / "virtual").read_text()
+    assert source.endswith("a@x\tA\nb@x\tB, C\n")
+    assert (host / "etc" / "virtual.lmdb").read_text() == source
+    second = run(host, capsys, entries={"a@x": "A", "b@x": ["B", "C"]})
+    assert not second["changed"] and not second["rebuilt"]
+    assert len(postmap_calls(host)) == 1
+    assert not [p for p in os.listdir(host / "etc") if p.endswith(".vhtmp")]
+
+
+def test_failed_postmap_keeps_the_previous_source_and_index(host, capsys):
+    run(host, capsys, entries={"a@x": "A"})
+    before = (host / "etc" / "virtual").read_text()
+    (host / "fail").write_text("")
+    result = run(host, capsys, entries={"a@x": "changed"})
+    assert result["failed"] and not result["changed"]
+    assert "postmap: fatal: disk full" in result["msg"] and result["stderr"].strip() == "postmap: fatal: disk full"
+    assert result["rc"] == 1 and result["cmd"][0].endswith("postmap")
+    assert (host / "etc" / "virtual").read_text() == before
+    assert (host / "etc" / "virtual.lmdb").read_text() == before
+    assert sorted(os.listdir(host / "etc")) == ["virtual", "virtual.lmdb"]
+
+
+def test_check_mode_writes_nothing(host, capsys):
+    run(host, capsys, entries={"a@x": "A"})
+    before = (host / "etc" / "virtual").read_text()
+    result = run(host, capsys, entries={"a@x": "B"}, _ansible_check_mode=True, _ansible_diff=True)
+    assert result["changed"] and result["modified"] == 1
+    assert "a@x\tB" in result["diff"]["after"] and "a@x\tA" in result["diff"]["before"]
+    assert (host / "etc" / "virtual").read_text() == before
+    assert len(postmap_calls(host)) == 1
+
+
+def test_stale_index_is_rebuilt_without_touching_the_source(host, capsys):
+    run(host, capsys, entries={"a@x": "A"})
+    source = host / "etc" / "virtual"
+    future = source.stat().st_mtime + 60
+    os.utime(source, (future, future))
+    result = run(host, capsys, entries={"a@x": "A"})
+    assert result["changed"] and result["rebuilt"] and result["modified"] == 0
+    assert source.stat().st_mtime == future
+    assert (host / "etc" / "virtual.lmdb").stat().st_mtime >= os.stat(host / "etc" / "virtual").st_mtime - 60
+
+
+def test_source_is_never_newer_than_its_index(host, capsys):
+    run(host, capsys, entries={"a@x": "A"})
+    run(host, capsys, entries={"a@x": "B"})
+    assert os.stat(host / "etc" / "virtual.lmdb").st_mtime_ns >= os.stat(host / "etc" / "virtual").st_mtime_ns
+
+
+def test_small_change_to_a_big_table_goes_incremental(host, capsys):
+    data = host / "big.txt"
+    data.write_text("".join("u%d@x\tv%d\n" % (i, i) for i in range(20000)))
+    run(host, capsys, src=str(data), format="postmap")
+    data.write_text("".join("u%d@x\t%s\n" % (i, "new" if i == 5 else "v%d" % i) for i in range(20000) if i != 6))
+    result = run(host, capsys, src=str(data), format="postmap")
+    assert result["changed"] and result["incremental"] and result["modified"] == 1 and result["removed"] == 1
+    calls = postmap_calls(host)
+    assert calls[-2].startswith("-d - lmdb:") and calls[-1].startswith("-i -r lmdb:")
+
+
+def test_bad_entry_changes_nothing(host, capsys):
+    result = run(host, capsys, entries={"bad key": "x"})
+    assert result["failed"] and result["msg"].endswith("virtual: key 'bad key' contains whitespace")
+    assert os.listdir(host / "etc") == []
+    assert postmap_calls(host) == []
+
+
+def test_hide_values_creates_a_private_file_and_hides_the_diff(host, capsys):
+    result = run(host, capsys, entries={"[relay]:587": "user:pw"}, hide_values=True, _ansible_diff=True)
+    # Called directly, the module's own arguments echo the entries; through the
+    # action plugin they travel in a file and never appear in the invocation.
+    result.pop("invocation")
+    assert "user:pw" not in json.dumps(result)
+    assert "[relay]:587\t********" in result["diff"]["after"]
+    assert stat.S_IMODE(os.stat(host / "etc" / "virtual").st_mode) == 0o600
