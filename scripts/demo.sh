@@ -38,9 +38,9 @@ done
 
 cd "$VH_ROOT"
 vh_log "applying playbooks/site.yml with inventories/example"
-ansible-playbook -i inventories/example playbooks/site.yml
+ansible-playbook -i inventories/example/hosts.yml playbooks/site.yml
 vh_log "sending test mail and looking for it"
-ansible-playbook -i inventories/example playbooks/demo_mail.yml
+ansible-playbook -i inventories/example/hosts.yml scripts/demo-mail.yml
 cat <<MSG
 
 The demo hosts keep running so that you can look around, e.g.:
