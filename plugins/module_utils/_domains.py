@@ -1,0 +1,516 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hosted-domain model of the Virtual Domain Hosting Howto.
+
+Pure functions, used on the control node by the ``domain_model`` filter (the
+``vhosting.postfix.domains`` and ``vhosting.postfix.relay`` roles). The input
+is the dict ``variable name -> domain definition`` collected from every
+inventory variable whose name starts with ``vhosting_domain__``; the output is
+everything Postfix needs (domain lists, virtual_alias_maps and
+virtual_mailbox_maps entries, the mailboxes to create, the UNIX accounts of
+canonical domains, the valid recipients of every domain).
+
+Every check runs before anything is returned, so that a bad inventory fails
+the play before any host changes. Errors name the variable, the domain and
+the entry at fault.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+CLASSES = ("canonical", "alias", "mailbox", "forwarding")
+
+# Keys each class accepts; anything else is a typo and an error.
+_COMMON_KEYS = ("domain", "class", "description")
+CLASS_KEYS = {
+    "canonical": _COMMON_KEYS + ("users",),
+    "alias": _COMMON_KEYS + ("aliases", "catch_all"),
+    "forwarding": _COMMON_KEYS + ("aliases", "catch_all"),
+    "mailbox": _COMMON_KEYS + ("mailboxes", "aliases", "catch_all"),
+}
+MAILBOX_KEYS = ("path", "format")
+USER_KEYS = ("name", "uid", "comment")
+
+DEFAULT_OPTIONS = {
+    # Addresses every virtual domain gets (RFC 2142) unless it defines them.
+    "role_accounts": ["postmaster", "abuse"],
+    # Where those role accounts go by default.
+    "role_account_target": "postmaster@localhost",
+    # The domain that qualifies bare local account names used as targets
+    # ("alice" -> "alice@localhost"); it must be in mydestination.
+    "local_domain": "localhost",
+    "mailbox_base": "/var/mail/vhosts",
+    "minimum_uid": 100,
+    "vmail_uid": 5000,
+    "vmail_gid": 5000,
+    "recipient_delimiter": "+",
+    # main.cf mydestination (entries may use $myhostname / $mydomain), used to
+    # refuse a virtual domain that is also a local (mydestination) domain.
+    "mydestination": [],
+    "myhostname": "",
+    "mydomain": "",
+}
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN_RE = re.compile(r"^(?:%s\.)+%s$" % (_LABEL, _LABEL))
+_ATOM = r"[a-z0-9!#$%&'*/=?^_`{|}~+-]+"
+_LOCAL_RE = re.compile(r"^%s(?:\.%s)*$" % (_ATOM, _ATOM))
+_UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+
+class DomainModelError(ValueError):
+    """The hosted-domain inventory is invalid."""
+
+
+def _where(varname, domain=None):
+    if domain:
+        return "%s (domain %s)" % (varname, domain)
+    return varname
+
+
+def normalise_domain(value, where, single_label=False):
+    """Return the domain in lower case or raise DomainModelError.
+
+    Hosted domains need two labels at least; ``single_label`` also accepts
+    names such as ``localhost`` (targets of aliases).
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise DomainModelError("%s: 'domain' must be a non-empty string, got %r" % (where, value))
+    text = value.strip().rstrip(".").lower()
+    try:
+        text.encode("ascii")
+    except UnicodeEncodeError:
+        raise DomainModelError("%s: domain %r is not ASCII; write internationalised names in their xn-- (punycode) form"
+                               % (where, value))
+    valid = _DOMAIN_RE.match(text) or (single_label and re.match("^%s$" % _LABEL, text))
+    if len(text) > 253 or not valid or text.rsplit(".", 1)[-1].isdigit():
+        raise DomainModelError("%s: %r is not a valid domain name (letters, digits and hyphens, at least two labels)"
+                               % (where, value))
+    return text
+
+
+def normalise_local_part(value, where):
+    """Return a local part (the part before @) in lower case or raise."""
+    if not isinstance(value, str):
+        raise DomainModelError("%s: local part %r is not a string" % (where, value))
+    text = value.strip().lower()
+    if "@" in text:
+        raise DomainModelError("%s: %r must be a local part only (the domain is implied), without '@'" % (where, value))
+    if not text or len(text) > 64 or not _LOCAL_RE.match(text):
+        raise DomainModelError("%s: %r is not a valid local part of an address" % (where, value))
+    return text
+
+
+def normalise_address(value, where, single_label=False):
+    """Return ``local@domain`` in lower case or raise."""
+    if not isinstance(value, str) or value.count("@") != 1:
+        raise DomainModelError("%s: %r is not a valid e-mail address (local@domain)" % (where, value))
+    local, domain = value.strip().split("@")
+    try:
+        return "%s@%s" % (normalise_local_part(local, where), normalise_domain(domain, where, single_label))
+    except DomainModelError:
+        raise DomainModelError("%s: %r is not a valid e-mail address (local@domain)" % (where, value))
+
+
+def normalise_target(value, where, local_domain):
+    """A forwarding target: a full address, or a bare local account name (qualified with local_domain)."""
+    if isinstance(value, str) and "@" not in value:
+        if not _UNIX_USER_RE.match(value.strip().lower()):
+            raise DomainModelError("%s: target %r is neither an address (local@domain) nor a local account name"
+                                   % (where, value))
+        return "%s@%s" % (value.strip().lower(), local_domain)
+    return normalise_address(value, where, single_label=True)
+
+
+def _targets(value, where, local_domain):
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise DomainModelError("%s: expected a target address or a non-empty list of them, got %r" % (where, value))
+    result = []
+    for item in value:
+        target = normalise_target(item, where, local_domain)
+        if target not in result:
+            result.append(target)
+    return result
+
+
+def _int(value, where, minimum=0):
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            if isinstance(value, bool) or not str(value).strip().isdigit():
+                raise ValueError
+            value = int(str(value).strip())
+        except ValueError:
+            raise DomainModelError("%s: %r is not a whole number" % (where, value))
+    if value < minimum:
+        raise DomainModelError("%s: %d is below the minimum %d" % (where, value, minimum))
+    return value
+
+
+def _options(options):
+    opts = dict(DEFAULT_OPTIONS)
+    for key, value in (options or {}).items():
+        if key not in DEFAULT_OPTIONS:
+            raise DomainModelError("domain_model: unknown option %r (known: %s)" % (key, ", ".join(sorted(DEFAULT_OPTIONS))))
+        if value is not None:
+            opts[key] = value
+    local_domain = str(opts["local_domain"]).strip().lower()
+    if "." in local_domain:
+        local_domain = normalise_domain(local_domain, "option local_domain")
+    elif not re.match("^%s$" % _LABEL, local_domain):
+        raise DomainModelError("option local_domain: %r is not a domain name" % opts["local_domain"])
+    opts["local_domain"] = local_domain
+    opts["minimum_uid"] = _int(opts["minimum_uid"], "option minimum_uid", 1)
+    opts["vmail_uid"] = _int(opts["vmail_uid"], "option vmail_uid", 0)
+    opts["vmail_gid"] = _int(opts["vmail_gid"], "option vmail_gid", 0)
+    if opts["vmail_uid"] < opts["minimum_uid"]:
+        raise DomainModelError("option vmail_uid: uid %d is below virtual_minimum_uid %d; Postfix's virtual(8) would "
+                               "refuse to deliver" % (opts["vmail_uid"], opts["minimum_uid"]))
+    base = opts["mailbox_base"]
+    if not isinstance(base, str) or not base.startswith("/") or "/../" in base + "/" or base.rstrip("/") == "":
+        raise DomainModelError("option mailbox_base: %r must be an absolute directory other than /" % (base,))
+    opts["mailbox_base"] = base.rstrip("/")
+    accounts = opts["role_accounts"]
+    if isinstance(accounts, str):
+        accounts = [accounts]
+    opts["role_accounts"] = [normalise_local_part(a, "option role_accounts") for a in accounts]
+    opts["role_account_target"] = _targets(opts["role_account_target"], "option role_account_target",
+                                           opts["local_domain"])
+    delim = opts["recipient_delimiter"]
+    opts["recipient_delimiter"] = "" if delim is None else str(delim)
+    mydest = opts["mydestination"]
+    if isinstance(mydest, str):
+        mydest = [d for d in re.split(r"[\s,]+", mydest) if d]
+    opts["mydestination"] = list(mydest or [])
+    return opts
+
+
+def _local_domains(opts):
+    """The literal domain names of mydestination, with $myhostname/$mydomain expanded."""
+    result = set()
+    for entry in opts["mydestination"]:
+        text = str(entry)
+        for name in ("myhostname", "mydomain"):
+            text = text.replace("${%s}" % name, str(opts[name])).replace("$%s" % name, str(opts[name]))
+        text = text.strip().rstrip(".").lower()
+        if text and "$" not in text and ":" not in text and "/" not in text:
+            result.add(text)
+    return result
+
+
+def _mailboxes(spec, where, domain, opts):
+    """Normalise a mailbox domain's ``mailboxes`` (a list of local parts or a dict local part -> settings)."""
+    if spec is None:
+        return {}
+    if isinstance(spec, (list, tuple)):
+        spec = dict((item, None) for item in spec) if all(isinstance(i, str) for i in spec) else spec
+    if not isinstance(spec, dict):
+        raise DomainModelError("%s: 'mailboxes' must be a list of local parts or a dict local part -> settings" % where)
+    result = {}
+    for raw_local, settings in spec.items():
+        local = normalise_local_part(raw_local, "%s, mailbox %r" % (where, raw_local))
+        address = "%s@%s" % (local, domain)
+        here = "%s, mailbox %s" % (where, address)
+        if address in result:
+            raise DomainModelError("%s: defined twice (addresses are case-insensitive)" % here)
+        settings = settings or {}
+        if not isinstance(settings, dict):
+            raise DomainModelError("%s: settings must be a dict with keys %s" % (here, ", ".join(MAILBOX_KEYS)))
+        unknown = sorted(set(settings) - set(MAILBOX_KEYS))
+        if unknown:
+            raise DomainModelError("%s: unknown key(s) %s (allowed: %s)" % (here, ", ".join(unknown), ", ".join(MAILBOX_KEYS)))
+        fmt = settings.get("format")
+        if fmt is not None and fmt not in ("maildir", "mbox"):
+            raise DomainModelError("%s: format %r is neither maildir nor mbox" % (here, fmt))
+        path = settings.get("path")
+        if path is None:
+            path = "%s/%s" % (domain, local) + ("" if fmt == "mbox" else "/")
+        if not isinstance(path, str) or not path.strip():
+            raise DomainModelError("%s: path must be a non-empty string" % here)
+        if path.startswith("/"):
+            raise DomainModelError("%s: path %r is absolute; mailbox paths are relative to virtual_mailbox_base (%s)"
+                                   % (here, path, opts["mailbox_base"]))
+        parts = path.rstrip("/").split("/")
+        if ".." in parts or "." in parts or "" in parts:
+            raise DomainModelError("%s: path %r contains '..', '.' or an empty component" % (here, path))
+        if re.search(r"[\s,:]", path):
+            raise DomainModelError("%s: path %r contains whitespace, ',' or ':'" % (here, path))
+        maildir = path.endswith("/")
+        if fmt is not None and maildir != (fmt == "maildir"):
+            raise DomainModelError("%s: format %s contradicts path %r (a Maildir path ends in '/', an mbox path does not)"
+                                   % (here, fmt, path))
+        result[address] = {
+            "address": address,
+            "domain": domain,
+            "path": path,
+            "full_path": "%s/%s" % (opts["mailbox_base"], path.rstrip("/")),
+            "maildir": maildir,
+            "uid": opts["vmail_uid"],
+            "gid": opts["vmail_gid"],
+        }
+    return result
+
+
+def _aliases(spec, where, domain, opts):
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        raise DomainModelError("%s: 'aliases' must be a dict local part -> target or list of targets" % where)
+    result = {}
+    for raw_local, targets in spec.items():
+        local = normalise_local_part(raw_local, "%s, alias %r" % (where, raw_local))
+        address = "%s@%s" % (local, domain)
+        here = "%s, alias %s" % (where, address)
+        if address in result:
+            raise DomainModelError("%s: defined twice (addresses are case-insensitive)" % here)
+        result[address] = _targets(targets, here, opts["local_domain"])
+        if address in result[address]:
+            raise DomainModelError("%s: alias loop, the alias points at itself" % here)
+    return result
+
+
+def _users(spec, where):
+    if spec is None:
+        return []
+    if not isinstance(spec, (list, tuple)):
+        raise DomainModelError("%s: 'users' must be a list of UNIX account names or dicts {name, uid, comment}" % where)
+    result = []
+    for item in spec:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or "name" not in item:
+            raise DomainModelError("%s: user %r must be a name or a dict with a 'name'" % (where, item))
+        unknown = sorted(set(item) - set(USER_KEYS))
+        if unknown:
+            raise DomainModelError("%s, user %r: unknown key(s) %s (allowed: %s)"
+                                   % (where, item.get("name"), ", ".join(unknown), ", ".join(USER_KEYS)))
+        name = item["name"]
+        if not isinstance(name, str) or not _UNIX_USER_RE.match(name):
+            raise DomainModelError("%s: %r is not a valid UNIX account name (lower case, starting with a letter or _)"
+                                   % (where, name))
+        user = {"name": name, "uid": None, "comment": None}
+        if item.get("uid") is not None:
+            user["uid"] = _int(item["uid"], "%s, user %s: uid" % (where, name), 1)
+        if item.get("comment") is not None:
+            user["comment"] = str(item["comment"])
+        result.append(user)
+    return result
+
+
+def _strip_extension(address, delimiter):
+    if not delimiter:
+        return None
+    local, domain = address.split("@", 1)
+    positions = [local.find(d) for d in delimiter if local.find(d) > 0]
+    if not positions:
+        return None
+    return "%s@%s" % (local[:min(positions)], domain)
+
+
+def domain_model(definitions, options=None):
+    """Validate the per-domain inventory and build the Postfix model.
+
+    ``definitions`` maps a variable name to a domain definition. Returns a
+    dict (see the filter's documentation for every key). Raises
+    DomainModelError naming the variable, domain and entry at fault.
+    """
+    opts = _options(options)
+    if definitions is None:
+        definitions = {}
+    if not isinstance(definitions, dict):
+        raise DomainModelError("domain_model: expected a dict variable name -> domain definition, got %s"
+                               % type(definitions).__name__)
+
+    local_domains = _local_domains(opts)
+    seen = {}  # domain -> varname
+    domains = {}  # domain -> parsed definition
+    for varname in sorted(definitions):
+        spec = definitions[varname]
+        if not isinstance(spec, dict):
+            raise DomainModelError("%s: a domain definition must be a dict with at least 'domain' and 'class', got %r"
+                                   % (varname, spec))
+        domain = normalise_domain(spec.get("domain"), varname)
+        where = _where(varname, domain)
+        cls = spec.get("class")
+        if cls not in CLASSES:
+            raise DomainModelError("%s: unknown class %r (one of: %s)" % (where, cls, ", ".join(CLASSES)))
+        if domain in seen:
+            other = domains[domain]
+            if other["class"] != cls:
+                raise DomainModelError("domain %s is in two classes: %s in %s and %s in %s; a domain belongs to exactly one "
+                                       "class" % (domain, other["class"], seen[domain], cls, varname))
+            raise DomainModelError("domain %s is defined twice, by %s and by %s; keep one definition per domain"
+                                   % (domain, seen[domain], varname))
+        unknown = sorted(set(spec) - set(CLASS_KEYS[cls]))
+        if unknown:
+            raise DomainModelError("%s: unknown key(s) %s for class %s (allowed: %s)"
+                                   % (where, ", ".join(unknown), cls, ", ".join(CLASS_KEYS[cls])))
+        if cls != "canonical" and domain in local_domains:
+            raise DomainModelError("%s: %s domain %s is also in mydestination (a local domain); a domain is either local "
+                                   "(class canonical) or virtual, never both" % (where, cls, domain))
+        seen[domain] = varname
+        entry = {"varname": varname, "domain": domain, "class": cls}
+        if cls == "canonical":
+            entry["users"] = _users(spec.get("users"), where)
+        else:
+            entry["mailboxes"] = _mailboxes(spec.get("mailboxes"), where, domain, opts) if cls == "mailbox" else {}
+            entry["aliases"] = _aliases(spec.get("aliases"), where, domain, opts)
+            entry["catch_all"] = (_targets(spec["catch_all"], "%s, catch_all" % where, opts["local_domain"])
+                                  if spec.get("catch_all") is not None else None)
+            for address in entry["aliases"]:
+                if address in entry["mailboxes"]:
+                    raise DomainModelError("%s: %s is both a mailbox and an alias; use another address for the alias"
+                                           % (where, address))
+            if cls == "forwarding":
+                if entry["mailboxes"]:
+                    raise DomainModelError("%s: a forwarding domain has no mailboxes" % where)
+                for address, targets in list(entry["aliases"].items()) + [("@" + domain, entry["catch_all"] or [])]:
+                    for target in targets:
+                        if target.endswith("@" + domain):
+                            raise DomainModelError("%s, alias %s: target %s is in the forwarding domain itself; a "
+                                                   "forwarding domain forwards elsewhere" % (where, address, target))
+        domains[domain] = entry
+
+    # Canonical ("shared") domains: every UNIX user receives mail in every one.
+    unix_users = {}
+    for domain in sorted(domains):
+        entry = domains[domain]
+        if entry["class"] != "canonical":
+            continue
+        for user in entry["users"]:
+            known = unix_users.get(user["name"])
+            if known is None:
+                unix_users[user["name"]] = dict(user, domains=[domain])
+                continue
+            for key in ("uid", "comment"):
+                if user[key] is not None and known[key] is not None and user[key] != known[key]:
+                    raise DomainModelError("%s: user %s has %s %r here but %r in %s"
+                                           % (_where(entry["varname"], domain), user["name"], key, user[key], known[key],
+                                              ", ".join(known["domains"])))
+                if known[key] is None:
+                    known[key] = user[key]
+            known["domains"].append(domain)
+
+    virtual_alias_map = {}
+    virtual_mailbox_map = {}
+    mailboxes = []
+    user_aliases = {}  # address -> (varname, domain) for loop messages
+    for domain in sorted(domains):
+        entry = domains[domain]
+        if entry["class"] == "canonical":
+            continue
+        for address, box in sorted(entry["mailboxes"].items()):
+            virtual_mailbox_map[address] = box["path"]
+            mailboxes.append(box)
+        for address, targets in entry["aliases"].items():
+            virtual_alias_map[address] = targets
+            user_aliases[address] = entry
+        for account in opts["role_accounts"]:
+            address = "%s@%s" % (account, domain)
+            if address not in entry["aliases"] and address not in entry["mailboxes"]:
+                virtual_alias_map[address] = list(opts["role_account_target"])
+        if entry["catch_all"]:
+            virtual_alias_map["@" + domain] = entry["catch_all"]
+            user_aliases["@" + domain] = entry
+            # A catch-all in virtual_alias_maps is looked up before
+            # virtual_mailbox_maps: map each mailbox to itself so that it
+            # keeps receiving its own mail.
+            for address in entry["mailboxes"]:
+                virtual_alias_map[address] = [address]
+
+    _check_targets(domains, virtual_alias_map, virtual_mailbox_map, user_aliases, opts)
+
+    recipients = {}
+    for domain in sorted(domains):
+        entry = domains[domain]
+        if entry["class"] == "canonical":
+            names = set("%s@%s" % (name, domain) for name in unix_users)
+            names.add("postmaster@%s" % domain)
+            recipients[domain] = sorted(names)
+        elif entry["catch_all"]:
+            recipients[domain] = ["@" + domain]
+        else:
+            names = set(a for a in virtual_alias_map if a.endswith("@" + domain) and not a.startswith("@"))
+            names.update(entry["mailboxes"])
+            recipients[domain] = sorted(names)
+
+    def of_class(*classes):
+        return sorted(d for d in domains if domains[d]["class"] in classes)
+
+    return {
+        "domains": dict((d, {"class": e["class"], "varname": e["varname"]}) for d, e in domains.items()),
+        "canonical_domains": of_class("canonical"),
+        "alias_domains": of_class("alias", "forwarding"),
+        "forwarding_domains": of_class("forwarding"),
+        "mailbox_domains": of_class("mailbox"),
+        "virtual_alias_map": dict(sorted(virtual_alias_map.items())),
+        "virtual_mailbox_map": dict(sorted(virtual_mailbox_map.items())),
+        "mailboxes": mailboxes,
+        "unix_users": [unix_users[name] for name in sorted(unix_users)],
+        "recipients": recipients,
+        "mailbox_base": opts["mailbox_base"],
+        "minimum_uid": opts["minimum_uid"],
+        "vmail_uid": opts["vmail_uid"],
+        "vmail_gid": opts["vmail_gid"],
+    }
+
+
+def _check_targets(domains, alias_map, mailbox_map, user_aliases, opts):
+    """Every target inside a hosted virtual domain must exist; no alias may loop."""
+    delimiter = opts["recipient_delimiter"]
+
+    def resolve(target):
+        """The alias-map node a target leads to, None when it ends (mailbox, local, remote), or raise."""
+        for candidate in (target, _strip_extension(target, delimiter)):
+            if candidate is None:
+                continue
+            if candidate in alias_map and alias_map[candidate] != [candidate]:
+                return candidate
+            if candidate in mailbox_map:
+                return None
+        domain = target.split("@", 1)[1]
+        entry = domains.get(domain)
+        if entry is None or entry["class"] == "canonical":
+            return None
+        if "@" + domain in alias_map:
+            return "@" + domain
+        return False
+
+    edges = {}
+    for key, targets in alias_map.items():
+        if targets == [key]:
+            continue  # a mailbox mapped to itself (catch-all protection)
+        edges[key] = []
+        for target in targets:
+            node = resolve(target)
+            if node is False:
+                entry = user_aliases.get(key)
+                where = _where(entry["varname"], entry["domain"]) if entry else "option role_account_target"
+                raise DomainModelError("%s, alias %s: target %s is not a recipient of the hosted domain %s (no such "
+                                       "mailbox or alias, and no catch-all)" % (where, key, target, target.split("@", 1)[1]))
+            if node is not None:
+                edges[key].append(node)
+
+    state = {}
+
+    def visit(node, path):
+        state[node] = "active"
+        for nxt in edges.get(node, ()):
+            if state.get(nxt) == "active":
+                cycle = path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt]
+                entry = user_aliases.get(cycle[0]) or user_aliases.get(node)
+                where = _where(entry["varname"], entry["domain"]) if entry else "option role_account_target"
+                if len(cycle) == 2 and cycle[0] == cycle[1]:
+                    raise DomainModelError("%s, alias %s: alias loop, the alias points at itself" % (where, cycle[0]))
+                raise DomainModelError("%s: alias loop %s" % (where, " -> ".join(cycle)))
+            if nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [node])
