@@ -58,6 +58,6 @@ def test_scenario(scenario):
         )
         # The run must really have converged twice (idempotence) and verified.
         for step in ("converge", "idempotence", "verify"):
-            assert re.search(r"\b%s: Executed: Successful" % step, text), "step %s did not run in %s" % (step, log)
+            assert re.search(r"\b%s\b\W+Executed: Successful" % step, text), "step %s did not run in %s" % (step, log)
     finally:
         _remove_leftovers(scenario)
