@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: relay_model
+short_description: Build the backup MX tables (relay_domains, relay_recipient_maps, transport) from the primaries' domains
+version_added: 0.1.0
+description:
+  - Takes a list of primaries, each C({host, nexthop, definitions, options}) where I(definitions) are the primary's
+    C(vhosting_domain__*) inventory variables, builds each primary's hosted-domain model (the same model the
+    vhosting.postfix.domains role builds, see vhosting.postfix.domain_model) and returns what a backup MX needs.
+  - Explicit backup domains (I(explicit)) are added, replacing a derived domain of the same name.
+  - Validates everything first; errors name the primary host or the variable and entry at fault.
+  - The same plugin file provides the filters C(relay_primaries) (expand inventory host/group names to primary hosts),
+    C(relay_relayhost) (validate a smarthost next hop), C(relay_restrictions) (validate restrictions inserted before
+    reject_unauth_destination) and C(relay_queue) (validate backup MX queue times).
+options:
+  _input:
+    description: List of primaries C({host, nexthop, definitions, options}).
+    type: list
+    elements: dict
+    required: true
+  explicit:
+    description: Explicit backup domains, each C({domain, nexthop | primary, recipients}).
+    type: list
+    elements: dict
+    default: []
+  transport:
+    description: Further transport table entries, key (domain, C(.domain), address or C(*)) -> C(transport:nexthop).
+    type: dict
+    default: {}
+  local_domains:
+    description: Domains this host delivers itself; relaying one of them is refused.
+    type: list
+    elements: str
+    default: []
+  transport_name:
+    description: The master.cf transport that carries mail to the primaries.
+    type: str
+    default: relay
+"""
+
+EXAMPLES = r"""
+- name: Backup MX model for the explicit domain example.org
+  ansible.builtin.debug:
+    msg: >-
+      {{ [] | vhosting.postfix.relay_model(explicit=[{'domain': 'example.org', 'primary': 'mx1.example.org',
+                                                      'recipients': ['alice', 'bob']}]) }}
+  # relay_domains: [example.org]; relay_recipients: {alice@example.org: OK, bob@example.org: OK};
+  # transport_map: {example.org: 'relay:[mx1.example.org]'}
+
+- name: Primary hosts of this backup MX (inventory hosts and groups)
+  ansible.builtin.debug:
+    msg: "{{ ['primaries'] | vhosting.postfix.relay_primaries(groups, inventory_hostname) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The backup MX model.
+  type: dict
+  contains:
+    relay_domains:
+      description: Sorted domains this host is a backup MX for (main.cf relay_domains).
+      type: list
+      elements: str
+    relay_recipients:
+      description: relay_recipient_maps entries, address (or C(@domain) for a catch-all domain) -> C(OK).
+      type: dict
+    transport_map:
+      description: Transport table entries, key -> C(transport:nexthop); each relayed domain goes to its primary.
+      type: dict
+    domains:
+      description: Relayed domain -> C({source, nexthop, recipients}), for reports.
+      type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
+    RelayError,
+    check_relayhost,
+    check_restrictions,
+    expand_backup_for,
+    queue_parameters,
+    relay_model as _relay_model,
+)
+
+
+def _wrap(name, func, *args, **kwargs):
+    try:
+        return func(*args, **kwargs)
+    except RelayError as exc:
+        raise AnsibleFilterError("vhosting.postfix.%s: %s" % (name, exc))
+
+
+def relay_model(primaries, explicit=None, transport=None, local_domains=None, transport_name="relay"):
+    return _wrap("relay_model", _relay_model, list(primaries or []), explicit, transport, local_domains, transport_name)
+
+
+def relay_primaries(entries, groups, self_host=None):
+    groups = dict((str(k), list(v)) for k, v in dict(groups).items())
+    return _wrap("relay_primaries", expand_backup_for, entries, groups, self_host)
+
+
+def relay_relayhost(value):
+    return _wrap("relay_relayhost", check_relayhost, value)
+
+
+def relay_restrictions(values, what="restrictions"):
+    return _wrap("relay_restrictions", check_restrictions, values, what)
+
+
+def relay_queue(values):
+    return _wrap("relay_queue", queue_parameters, dict(values))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "relay_model": relay_model,
+            "relay_primaries": relay_primaries,
+            "relay_relayhost": relay_relayhost,
+            "relay_restrictions": relay_restrictions,
+            "relay_queue": relay_queue,
+        }
