@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import tempfile
 
 from ansible.errors import AnsibleActionFail, AnsibleError
@@ -43,6 +44,16 @@ def _check_cidr(key):
         raise ValueError("host bits are set (did you mean %s?)" % network.replace("[", "").replace("]", ""))
 
 
+_PLAIN_KEY = re.compile(r"[^\s#]\S*\Z")
+_PLAIN_VALUE = re.compile(r"\S(?:[^\r\n]*\S)?\Z")
+
+
+def _plain(items):
+    """True when every entry reads back the same from a `key<TAB>value` line (postmap format)."""
+    key_ok, value_ok = _PLAIN_KEY.match, _PLAIN_VALUE.match
+    return all(s == "present" and v is not None and key_ok(k) and value_ok(v) for k, v, s in items)
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = True
 
@@ -59,11 +70,16 @@ class ActionModule(ActionBase):
                 table_type = args.get("type")
                 if table_type:
                     validate(items, table_type, _check_cidr if table_type == "cidr" else None)
-                fd, local_tmp = tempfile.mkstemp(prefix="vhosting-lookup-table-", suffix=".json")
-                with os.fdopen(fd, "w") as handle:
-                    json.dump([{"key": k, "value": v, "state": s} for k, v, s in items], handle)
+                fd, local_tmp = tempfile.mkstemp(prefix="vhosting-lookup-table-", suffix=".data")
+                with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                    if _plain(items):
+                        # key<TAB>value lines: the module reads a canonical file without per-entry work.
+                        handle.writelines("%s\t%s\n" % (k, v) for k, v, _s in items)
+                        args["format"] = "postmap"
+                    else:
+                        json.dump([{"key": k, "value": v, "state": s} for k, v, s in items], handle)
+                        args["format"] = "json"
                 source = local_tmp
-                args["format"] = "json"
             else:
                 try:
                     source = self._find_needle("files", args.pop("src"))

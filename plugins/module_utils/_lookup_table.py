@@ -16,7 +16,9 @@ __metaclass__ = type
 
 import csv
 import io
+import itertools
 import json
+import operator
 import re
 
 # Indexed (postmap-built) types and the files postmap creates next to the source.
@@ -312,6 +314,171 @@ def summarise(added, removed, modified, desired, current, table_type, hide_value
     out.extend("- %s\t%s\n" % (k, show(old[k])) for k in removed[:sample])
     out.extend("~ %s\t%s -> %s\n" % (k, show(old[k]), show(new[k])) for k in modified[:sample])
     return "".join(out)
+
+
+# ------------------------------------------------------ fast line path
+#
+# Big tables come as data files in postmap format, usually already "canonical":
+# one `key<TAB>value` line per entry, no comments, no continuation lines. For
+# those the whole table is handled as a list of lines with C-level operations
+# (regular expressions over the whole text, split, sort, set difference), with
+# no Python code per entry. Anything else takes the general path above.
+
+# A canonical fixed-string table text: `key<TAB>value` lines, printable ASCII,
+# the key without blanks, upper case letters or a leading #, the value without
+# TABs and without leading or trailing blanks. One pass of the regex engine.
+_CANONICAL_FIXED = re.compile(r'(?:[!"$-@\[-~][!-@\[-~]*\t[!-~](?:[ -~]*[!-~])?\n)*')
+
+
+def canonical_lines(text, table_type):
+    """The lines of a canonical fixed-string table text, sorted, or None.
+
+    None means "not canonical, use the general path" (comments, other
+    separators, upper case or non-ASCII keys, duplicate keys, pattern types):
+    the general path then either normalises the text or names the bad entry.
+    """
+    if table_type not in FIXED_TYPES:
+        return None
+    if text and not text.endswith("\n"):
+        text += "\n"
+    if _CANONICAL_FIXED.fullmatch(text) is None:
+        return None
+    lines = text.split("\n")
+    lines.pop()
+    lines.sort()  # key<TAB>value sorts by key: TAB sorts before every key character
+    keys = list(map(operator.itemgetter(0), map(operator.methodcaller("partition", "\t"), lines)))
+    if any(map(operator.eq, keys, itertools.islice(keys, 1, None))):
+        return None  # a duplicate key: the general path names it
+    return lines
+
+
+def strip_header(text):
+    """The text after the leading comment lines (the header this module writes)."""
+    start = 0
+    while text.startswith("#", start):
+        end = text.find("\n", start)
+        if end < 0:
+            return ""
+        start = end + 1
+    return text[start:]
+
+
+def source_lines(text, table_type):
+    """The entries of an existing source file as `key<TAB>value` lines (keys folded)."""
+    if text is None:
+        return []
+    if is_fixed(table_type):
+        lines = canonical_lines(strip_header(text), table_type)
+        if lines is not None:
+            return lines
+    lines = ["%s\t%s" % (fold(k, table_type), v) for k, v in parse_source(text)]
+    if is_fixed(table_type):
+        lines.sort()
+    return lines
+
+
+def pairs_to_lines(pairs):
+    return ["%s\t%s" % kv for kv in pairs]
+
+
+def lines_to_pairs(lines):
+    return [tuple(line.split("\t", 1)) if "\t" in line else (line, "") for line in lines]
+
+
+def render_lines(lines, table_type, marker="Ansible managed"):
+    """The source text for `key<TAB>value` lines; returns (text, first_entry_line_number)."""
+    header = HEADER.format(marker=marker, type=table_type)
+    body = "\n".join(lines)
+    return header + body + ("\n" if lines else ""), header.count("\n") + 1
+
+
+def _common_run(a, i, b, j):
+    """Length of the common run of a[i:] and b[j:] (galloping; the slices compare in C)."""
+    limit = min(len(a) - i, len(b) - j)
+    lo, step = 0, 1
+    while True:
+        hi = min(lo + step, limit)
+        if hi == lo:
+            return lo
+        if a[i + lo:i + hi] != b[j + lo:j + hi]:
+            break
+        lo, step = hi, step * 2
+    while hi - lo > 1:  # the first difference is in [lo, hi)
+        mid = (lo + hi) // 2
+        if a[i + lo:i + mid] == b[j + lo:j + mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _sorted_difference(current, desired):
+    """(lines only in current, lines only in desired) of two sorted lists, merging past common runs."""
+    old_only, new_only = [], []
+    i = j = 0
+    n, m = len(current), len(desired)
+    while i < n and j < m:
+        if current[i] == desired[j]:
+            run = _common_run(current, i, desired, j)
+            i += run
+            j += run
+        elif current[i] < desired[j]:
+            old_only.append(current[i])
+            i += 1
+        else:
+            new_only.append(desired[j])
+            j += 1
+    old_only.extend(current[i:])
+    new_only.extend(desired[j:])
+    return old_only, new_only
+
+
+def diff_lines(current, desired, table_type="lmdb"):
+    """Compare two line lists by content: (added, removed, modified, upsert_lines).
+
+    added/removed/modified are key lists (sorted); upsert_lines are the desired
+    lines of the added and modified keys (input for `postmap -i`). Fixed-string
+    tables are sorted lists and are merged; pattern tables are compared as sets.
+    """
+    if not current:
+        return sorted(k for k, _v in lines_to_pairs(desired)), [], [], list(desired)
+    if is_fixed(table_type):
+        old_only, new_only = _sorted_difference(current, desired)
+    else:
+        old_only = set(current).difference(desired)
+        new_only = set(desired).difference(current)
+    old = dict(lines_to_pairs(old_only))
+    new = dict(lines_to_pairs(new_only))
+    added = sorted(k for k in new if k not in old)
+    removed = sorted(k for k in old if k not in new)
+    modified = sorted(k for k in new if k in old)
+    upserts = sorted(new_only)
+    return added, removed, modified, upserts
+
+
+def summarise_lines(added, removed, modified, current, desired, hide_values=False, sample=DIFF_SAMPLE):
+    """A bounded summary of a change between two line lists; only sampled keys are looked up."""
+    wanted_new = set(added[:sample]) | set(modified[:sample])
+    wanted_old = set(removed[:sample]) | set(modified[:sample])
+    new = dict(lines_to_pairs(line for line in desired if line.split("\t", 1)[0] in wanted_new))
+    old = dict(lines_to_pairs(line for line in current if line.split("\t", 1)[0] in wanted_old))
+
+    def show(value):
+        return HIDDEN if hide_values else value
+
+    out = ["# %d added, %d removed, %d changed keys (showing at most %d of each)\n"
+           % (len(added), len(removed), len(modified), sample)]
+    out.extend("+ %s\t%s\n" % (k, show(new[k])) for k in added[:sample])
+    out.extend("- %s\t%s\n" % (k, show(old[k])) for k in removed[:sample])
+    out.extend("~ %s\t%s -> %s\n" % (k, show(old[k]), show(new[k])) for k in modified[:sample])
+    return "".join(out)
+
+
+def diff_text_lines(lines, table_type, hide_values=False, marker="Ansible managed"):
+    """The source text shown in a diff (values hidden on request)."""
+    if hide_values:
+        lines = ["%s\t%s" % (k, HIDDEN) for k, _v in lines_to_pairs(lines)]
+    return render_lines(lines, table_type, marker)[0]
 
 
 def use_incremental(table_type, total, changes):

@@ -28,6 +28,9 @@ description:
     case as Postfix folds them.
   - The entries travel to the host in a file (the action plugin transfers it), never as module arguments, so large
     tables avoid Ansible's per-variable cost and O(hide_values) keeps values out of logs.
+  - A data file of C(key<TAB>value) lines with lower-case ASCII keys (no comments or continuation lines) is read
+    without per-entry Python work, which keeps tables of a million entries fast (see bench/README.md); other
+    data gives the same table through a general, per-entry path.
 author:
   - vhosting.postfix maintainers (@vhosting)
 extends_documentation_fragment:
@@ -211,16 +214,20 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
     DIFF_LINE_LIMIT,
     INDEX_SUFFIXES,
     LookupTableError,
+    canonical_lines,
     check_network_stdlib,
-    diff_text,
+    detect_format,
+    diff_lines,
+    diff_text_lines,
     is_ordered,
+    lines_to_pairs,
     normalise_entries,
+    pairs_to_lines,
     parse_data,
-    parse_source,
     plan,
-    render,
-    render_postmap_input,
-    summarise,
+    render_lines,
+    source_lines,
+    summarise_lines,
     use_incremental,
     validate,
 )
@@ -352,13 +359,25 @@ def main():
 
     result = dict(changed=False, rebuilt=False, incremental=False, table="%s:%s" % (table_type, path), type=table_type,
                   entries=0, added=0, removed=0, modified=0)
+    lines = None
+    items = None
     try:
         if params["src"] is not None:
             with open(params["src"], "r", encoding="utf-8", errors="surrogateescape") as handle:
-                items = parse_data(handle.read(), params["format"], os.path.basename(params["src"]))
+                text = handle.read()
+            fmt = params["format"]
+            if fmt == "auto":
+                fmt = detect_format(os.path.basename(params["src"]), text[:64])
+            if fmt == "postmap" and params["exclusive"]:
+                # Fast path: a canonical postmap-format file needs no per-entry work.
+                lines = canonical_lines(text, table_type)
+            if lines is None:
+                items = parse_data(text, fmt, os.path.basename(params["src"]))
+            del text
         else:
             items = normalise_entries(params["entries"])
-        validate(items, table_type, check_network_stdlib)
+        if items is not None:
+            validate(items, table_type, check_network_stdlib)
     except (LookupTableError, IOError, OSError) as exc:
         module.fail_json(msg="%s: %s" % (path, to_native(exc)), **result)
 
@@ -368,27 +387,39 @@ def main():
 
     table = Table(module, path, table_type)
     before_text = table.read()
-    current = parse_source(before_text) if before_text is not None else []
-    desired, added, removed, modified = plan(current, items, table_type, params["exclusive"])
-    after_text, first_line = render(desired, table_type)
+    current = None
+    if lines is None:
+        current = source_lines(before_text, table_type)
+        desired_pairs = plan(lines_to_pairs(current), items, table_type, params["exclusive"])[0]
+        lines = pairs_to_lines(desired_pairs)
+        del items, desired_pairs
+    after_text, first_line = render_lines(lines, table_type)
     content_changed = after_text != before_text
+    if content_changed:
+        if current is None:
+            current = source_lines(before_text, table_type)
+        added, removed, modified, upserts = diff_lines(current, lines, table_type)
+    else:
+        # Same text, same entries: the current file need not be parsed at all.
+        current = lines
+        added, removed, modified, upserts = [], [], [], []
     stale = (not content_changed) and table.index_stale()
-    result.update(entries=len(desired), added=len(added), removed=len(removed), modified=len(modified))
+    result.update(entries=len(lines), added=len(added), removed=len(removed), modified=len(modified))
     changes = len(added) + len(removed) + len(modified)
     incremental = (content_changed and before_text is not None and not table.index_stale()
-                   and use_incremental(table_type, len(desired), changes))
+                   and use_incremental(table_type, len(lines), changes))
 
     if module._diff and content_changed:
-        if len(desired) + len(current) <= DIFF_LINE_LIMIT:
+        if len(lines) + len(current) <= DIFF_LINE_LIMIT:
             result["diff"] = dict(
-                before="" if before_text is None else diff_text(current, table_type, hide),
-                after=diff_text(desired, table_type, hide),
+                before="" if before_text is None else diff_text_lines(current, table_type, hide),
+                after=diff_text_lines(lines, table_type, hide),
                 before_header=path, after_header=path)
         else:
             result["diff"] = dict(
-                before="", after=summarise(added, removed, modified, desired, current, table_type, hide),
+                before="", after=summarise_lines(added, removed, modified, current, lines, hide),
                 before_header="%s (%d entries)" % (path, len(current)),
-                after_header="%s (%d entries; summary)" % (path, len(desired)))
+                after_header="%s (%d entries; summary)" % (path, len(lines)))
 
     file_args = module.load_file_common_arguments(params)
     mode = file_args.get("mode")
@@ -420,9 +451,9 @@ def main():
                 result["backup_file"] = module.backup_local(path)
             tmp = table.temp_source(after_text, final_mode, uid, gid)
             if is_ordered(table_type):
-                table.check_patterns(tmp, first_line, desired)
+                table.check_patterns(tmp, first_line, lines_to_pairs(lines))
             if incremental:
-                _update_in_place(table, tmp, before_text, desired, added, removed, modified)
+                _update_in_place(table, tmp, before_text, removed, upserts)
             else:
                 if table.suffixes:
                     table.build_index(tmp)
@@ -453,21 +484,24 @@ def main():
     module.exit_json(**result)
 
 
-def _update_in_place(table, tmp, before_text, desired, added, removed, modified):
-    """Swap in the new source, then apply the difference to the index with postmap -i / -d.
+def _update_in_place(table, tmp, before_text, removed, upserts):
+    """Swap in the new source, then apply the difference to the index with postmap -d / -i.
 
+    Readers see the old index until postmap -d commits the removals, then
+    postmap -i commits the additions and changes: each step is one
+    transaction of the index, the same states that Postfix's own incremental
+    updates (postmap -i, the verify and postscreen caches) go through.
     If postmap fails, the old source is put back and the index rebuilt from it,
     so the source and the index agree again.
     """
-    new = dict(desired)
     table.swap_in(tmp, with_index=False)
     target = "%s:%s" % (table.type, table.path)
     try:
         if removed:
-            table.run(["-d", "-", target], data="".join("%s\n" % k for k in removed).encode("utf-8", "surrogateescape"))
-        upserts = [(k, new[k]) for k in added + modified]
+            table.run(["-d", "-", target], data="".join("%s\n" % k for k in removed).encode("utf-8", "surrogateescape"),
+                      ok_rcs=(0, 1))
         if upserts:
-            table.run(["-i", "-r", target], data=render_postmap_input(upserts).encode("utf-8", "surrogateescape"))
+            table.run(["-i", "-r", target], data=("\n".join(upserts) + "\n").encode("utf-8", "surrogateescape"))
     except PostmapError:
         restore = table.temp_source(before_text, os.stat(table.path).st_mode & 0o7777, None, None)
         table.build_index(restore)

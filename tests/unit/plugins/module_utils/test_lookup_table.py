@@ -179,3 +179,113 @@ def test_incremental_only_for_small_changes_to_big_indexed_tables():
     assert not use_incremental("lmdb", 9999, 1)
     assert not use_incremental("cdb", 1000000, 1)
     assert not use_incremental("lmdb", 1000000, 0)
+
+
+# ------------------------------------------------------------ fast line path
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import (  # noqa: E402
+    canonical_lines,
+    diff_lines,
+    diff_text_lines,
+    pairs_to_lines,
+    render_lines,
+    source_lines,
+    summarise_lines,
+)
+
+
+def test_canonical_text_is_taken_as_lines_and_sorted():
+    text = "b@x\tB\na@x\tA, C\n"
+    assert canonical_lines(text, "lmdb") == ["a@x\tA, C", "b@x\tB"]
+    assert canonical_lines("b@x\tB", "hash") == ["b@x\tB"]  # no final newline
+    assert canonical_lines("", "cdb") == []
+
+
+@pytest.mark.parametrize("text", [
+    "# comment\na@x\tA\n",          # comment
+    "a@x\tA\n  continued\n",         # continuation line
+    "a@x A\n",                       # blank separator
+    "a@x\t A\n",                     # value with a leading blank
+    "a@x\tA \n",                     # trailing blank
+    "a@x\n",                         # no value
+    "A@x\tA\n",                      # upper case key (folded by the general path)
+    "a@x\tA\r\n",                    # CRLF
+    "a@x\tA\n\nb@x\tB\n",            # empty line
+    "a@x\tA\na@x\tB\n",              # duplicate key (named by the general path)
+    "\u00e4@x\tA\n",                 # non-ASCII
+    "a@x\tA\tB\n",                   # TAB inside the value
+])
+def test_anything_not_canonical_takes_the_general_path(text):
+    assert canonical_lines(text, "lmdb") is None
+
+
+def test_pattern_tables_never_take_the_fast_path():
+    assert canonical_lines("a\tb\n", "regexp") is None
+    assert canonical_lines("192.0.2.0/24\tOK\n", "cidr") is None
+
+
+@pytest.mark.parametrize("text", [
+    "b@x\tB\na@x\tA, C\n",
+    "# h\nB@X   B\na@x\tA,\n  C\n",
+])
+def test_fast_and_general_paths_give_the_same_table(text):
+    """A data file gives the same rendered table whichever path reads it."""
+    general = pairs_to_lines(plan([], parse_data(text, "postmap"), "lmdb")[0])
+    fast = canonical_lines(text, "lmdb")
+    if fast is not None:
+        assert fast == general
+    rendered = render_lines(general, "lmdb")[0]
+    assert rendered == render(plan([], parse_data(text, "postmap"), "lmdb")[0], "lmdb")[0]
+    assert source_lines(rendered, "lmdb") == general
+
+
+def test_source_lines_folds_and_sorts_a_hand_written_file():
+    assert source_lines("# hand written\nB@x\tb\na@x   a\n", "hash") == ["a@x\ta", "b@x\tb"]
+    assert source_lines(None, "hash") == []
+    # pattern tables keep their order and case
+    assert source_lines("/B/\tb\n/a/\ta\n", "regexp") == ["/B/\tb", "/a/\ta"]
+
+
+def _big(n, change=None, drop=None, add=None):
+    lines = ["u%07d@x\tv%d" % (i, i) for i in range(n) if i != drop]
+    if change is not None:
+        lines[change] = "u%07d@x\tchanged" % change
+    if add:
+        lines = sorted(lines + add)
+    return lines
+
+
+@pytest.mark.parametrize("table_type", ["lmdb", "regexp"])
+def test_diff_lines_counts_added_removed_and_modified_keys(table_type):
+    old = _big(5000)
+    new = _big(5000, change=10, drop=4000, add=["u9999999@x\tnew", "a@x\tfirst"])
+    added, removed, modified, upserts = diff_lines(old, new, table_type)
+    assert added == ["a@x", "u9999999@x"]
+    assert removed == ["u0004000@x"]
+    assert modified == ["u0000010@x"]
+    assert upserts == ["a@x\tfirst", "u0000010@x\tchanged", "u9999999@x\tnew"]
+
+
+def test_diff_lines_of_a_new_table_adds_every_key():
+    assert diff_lines([], ["b\t2", "a\t1"]) == (["a", "b"], [], [], ["b\t2", "a\t1"])
+
+
+def test_diff_lines_of_equal_tables_is_empty():
+    assert diff_lines(_big(3000), _big(3000)) == ([], [], [], [])
+
+
+def test_summary_of_lines_is_bounded_and_hides_values():
+    old = _big(3000)
+    new = _big(3000, change=1, drop=2)
+    added, removed, modified, _u = diff_lines(old, new)
+    text = summarise_lines(added, removed, modified, old, new, hide_values=True)
+    assert text.startswith("# 0 added, 1 removed, 1 changed keys")
+    assert "~ u0000001@x\t%s -> %s" % (HIDDEN, HIDDEN) in text
+    assert "\tchanged" not in text and "> changed" not in text
+    assert len(text.splitlines()) == 3
+    shown = summarise_lines(added, removed, modified, old, new)
+    assert "~ u0000001@x\tv1 -> changed" in shown and "- u0000002@x\tv2" in shown
+
+
+def test_diff_text_lines_hides_values():
+    assert diff_text_lines(["k\tsecret"], "lmdb", hide_values=True).endswith("k\t%s\n" % HIDDEN)

@@ -131,3 +131,42 @@ def test_hide_values_creates_a_private_file_and_hides_the_diff(host, capsys):
     assert "user:pw" not in json.dumps(result)
     assert "[relay]:587\t********" in result["diff"]["after"]
     assert stat.S_IMODE(os.stat(host / "etc" / "virtual").st_mode) == 0o600
+
+
+def test_unsorted_upper_case_and_canonical_data_files_give_the_same_table(host, capsys):
+    canonical = host / "canonical.txt"
+    canonical.write_text("b@x\tB\na@x\tA\n")
+    messy = host / "messy.txt"
+    messy.write_text("# comment\nB@X   B\na@x\tA\n")
+    first = run(host, capsys, src=str(canonical), format="postmap")
+    assert first["changed"] and first["entries"] == 2
+    again = run(host, capsys, src=str(messy), format="postmap")
+    assert not again["changed"] and not again["rebuilt"]
+
+
+def test_duplicate_key_in_a_canonical_data_file_is_named(host, capsys):
+    data = host / "dup.txt"
+    data.write_text("a@x\tA\nb@x\tB\na@x\tC\n")
+    result = run(host, capsys, src=str(data), format="postmap")
+    assert result["failed"] and result["msg"].endswith("key 'a@x' is given twice")
+    assert os.listdir(host / "etc") == []
+
+
+@pytest.mark.parametrize("items, plain", [
+    ([("a@x", "v, w", "present"), ("/^a b/", "x", "present")], False),  # a key with a blank: JSON
+    ([("a@x", "v, w", "present"), ("/^a/", "x", "present")], True),
+    ([("#a", "v", "present")], False),
+    ([("a", "v\nx", "present")], False),
+    ([("a", "v", "absent")], False),
+    ([("a", "", "present")], False),
+    ([("a", None, "present")], False),
+])
+def test_action_plugin_ships_plain_entries_as_postmap_lines(items, plain):
+    """Inline entries travel as key<TAB>value lines only when they read back unchanged; else as JSON."""
+    from ansible_collections.vhosting.postfix.plugins.action.lookup_table import _plain
+    from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import parse_data
+
+    assert _plain(items) is plain
+    if plain:
+        text = "".join("%s\t%s\n" % (k, v) for k, v, _s in items)
+        assert parse_data(text, "postmap") == items

@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+"""The lookup module: answers of `postmap -q -` mapped to the keys, and its flow with a stand-in postmap."""
+import json
+import os
+import stat
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.vhosting.postfix.plugins.modules import lookup
+
+# Answers like postmap -q - does: "key<TAB>value" for each key found, rc 1 when none is.
+FAKE_POSTMAP = """#!/bin/sh
+echo "$@" >> "{log}"
+found=1
+while read -r key; do
+  case "$key" in
+    alice@example.com) printf '%s\\t%s\\n' "$key" "alice, bob"; found=0 ;;
+    broken) echo "postmap: fatal: open database broken.lmdb: No such file" >&2; exit 1 ;;
+  esac
+done
+exit $found
+"""
+
+
+@pytest.fixture
+def fake_postmap(tmp_path, monkeypatch):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "postmap"
+    fake.write_text(FAKE_POSTMAP.format(log=tmp_path / "postmap.log"))
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", "%s:%s" % (bindir, os.environ["PATH"]))
+    return tmp_path / "postmap.log"
+
+
+def run(capsys, **args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            lookup.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_parse_answers_maps_values_and_missing_keys():
+    values = lookup.parse_answers(["a@x", "b@x", "c@x"], "a@x\tA, B\nc@x\tC\n")
+    assert values == {"a@x": "A, B", "b@x": None, "c@x": "C"}
+
+
+def test_parse_answers_matches_keys_that_postfix_folded():
+    assert lookup.parse_answers(["Info@X"], "info@x\tI\n") == {"Info@X": "I"}
+
+
+def test_all_keys_in_one_postmap_run(fake_postmap, capsys):
+    result = run(capsys, table="lmdb:/etc/postfix/virtual", keys=["alice@example.com", "nobody@example.com"])
+    assert not result["changed"]
+    assert result["values"] == {"alice@example.com": "alice, bob", "nobody@example.com": None}
+    assert result["found"] == 1 and result["missing"] == ["nobody@example.com"]
+    assert fake_postmap.read_text().splitlines() == ["-q - lmdb:/etc/postfix/virtual"]
+
+
+def test_no_key_found_is_not_an_error(fake_postmap, capsys):
+    result = run(capsys, table="lmdb:/etc/postfix/virtual", keys=["nobody@example.com"])
+    assert not result.get("failed") and result["values"] == {"nobody@example.com": None}
+
+
+def test_postmap_fatal_fails_with_its_stderr(fake_postmap, capsys):
+    result = run(capsys, table="lmdb:/etc/postfix/virtual", keys=["broken"])
+    assert result["failed"] and "fatal: open database broken.lmdb" in result["msg"]
+    assert result["rc"] == 1 and result["cmd"][-3:] == ["-q", "-", "lmdb:/etc/postfix/virtual"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(table="/etc/postfix/virtual", keys=["a"]), "must be written type:name"),
+    (dict(table="lmdb:/etc/postfix/virtual", keys=["a\nb"]), "keys must be non-empty single lines: ['a\\nb']"),
+    (dict(table="lmdb:/etc/postfix/virtual", keys=[""]), "keys must be non-empty single lines: ['']"),
+])
+def test_bad_arguments(fake_postmap, capsys, args, message):
+    result = run(capsys, **args)
+    assert result["failed"] and message in result["msg"]
+    assert not fake_postmap.exists()
+
+
+def test_check_mode_runs_the_query(fake_postmap, capsys):
+    result = run(capsys, table="lmdb:/etc/postfix/virtual", keys=["alice@example.com"], _ansible_check_mode=True)
+    assert result["values"]["alice@example.com"] == "alice, bob" and not result["changed"]
