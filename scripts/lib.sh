@@ -7,7 +7,10 @@ VH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VH_STATE=${VHOSTING_STATE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vhosting-postfix}
 VH_VENV=${VHOSTING_VENV:-$VH_STATE/venv}
 VH_IMAGE=${VHOSTING_IMAGE:-localhost/vhosting-debian12:latest}
-export VH_ROOT VH_STATE VH_VENV VH_IMAGE
+# One collections path per checkout, so that two checkouts (a CI clone beside
+# a working tree) never resolve vhosting.postfix to each other's files.
+VH_COLLECTIONS=$VH_STATE/collections/$(printf '%s' "$VH_ROOT" | sha256sum | cut -c1-12)
+export VH_ROOT VH_STATE VH_VENV VH_IMAGE VH_COLLECTIONS
 
 vh_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -33,15 +36,15 @@ CONF
 vh_activate() {
   # shellcheck disable=SC1091
   . "$VH_VENV/bin/activate"
-  export ANSIBLE_COLLECTIONS_PATH="$VH_STATE/collections"
+  export ANSIBLE_COLLECTIONS_PATH="$VH_COLLECTIONS"
   export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=true
 }
 
 # Make the checkout resolvable by FQCN (vhosting.postfix.*) for the inner loop:
-# $VH_STATE/collections/ansible_collections/vhosting/postfix -> the checkout.
+# $VH_COLLECTIONS/ansible_collections/vhosting/postfix -> the checkout.
 # (The artifact built by `ansible-galaxy collection build` is tested separately.)
 vh_link_collection() {
-  local ns="$VH_STATE/collections/ansible_collections/vhosting"
+  local ns="$VH_COLLECTIONS/ansible_collections/vhosting"
   mkdir -p "$ns"
   ln -sfn "$VH_ROOT" "$ns/postfix"
 }

@@ -12,7 +12,10 @@ PYVER = "%d.%d" % sys.version_info[:2]
 
 
 def _run(cmd, **kw):
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
+    # The tools live beside this interpreter (the project's venv), activated or not.
+    env = dict(kw.pop("env", os.environ))
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, **kw)
     return proc, (proc.stdout + proc.stderr)
 
 
@@ -63,11 +66,14 @@ def test_built_artifact_installs_offline_and_resolves_by_fqcn(tmp_path):
     listing, _out = _run(["tar", "-tzf", str(artifact)])
     names = listing.stdout.split()
     assert "plugins/modules/postconf.py" in names
-    assert not [n for n in names if n.startswith(("tests/output", ".ci/", "bench/results"))], names
+    assert not [n for n in names if n.startswith(("tests/output", ".ci/", "bench/results", ".ansible/", ".pytest_cache"))], names
     install = tmp_path / "installed"
-    proc, out = _run(["ansible-galaxy", "collection", "install", "--offline", "-p", str(install), str(artifact)])
-    assert proc.returncode == 0, out
+    # Only the installed artifact is visible: not the checkout's symlink.
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(install), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    proc, out = _run(["ansible-galaxy", "collection", "install", "--offline", "--force", "-p", str(install), str(artifact)],
+                     env=env, cwd=tmp_path)
+    assert proc.returncode == 0, out
+    assert (install / "ansible_collections" / "vhosting" / "postfix" / "MANIFEST.json").is_file(), out
     for plugin in ("vhosting.postfix.postconf", "vhosting.postfix.lookup_table", "vhosting.postfix.lookup"):
         proc, out = _run(["ansible-doc", "-t", "module", plugin], env=env, cwd=tmp_path)
         assert proc.returncode == 0, out

@@ -27,10 +27,10 @@ def probe(case):
             result["accepted"] = True
             body = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n\r\nopen relay probe %s\r\n"
                     % (case["sender"], case["rcpt"], case["subject"], case["id"]))
-            code, _ = smtp.docmd("DATA")
+            code, _reply = smtp.docmd("DATA")
             if code == 354:
                 smtp.send(body.replace("\r\n.", "\r\n..") + ".\r\n")
-                code, _ = smtp.getreply()
+                code, _reply = smtp.getreply()
             result["data_code"] = code
     finally:
         try:
