@@ -287,35 +287,6 @@ def render(pairs, table_type, marker="Ansible managed"):
     return "".join(lines), header.count("\n") + 1
 
 
-def render_postmap_input(pairs):
-    """Key/value lines for `postmap -i` (stdin)."""
-    return "".join("%s\t%s\n" % (k, v) for k, v in pairs)
-
-
-# ------------------------------------------------------------------ diff
-
-def diff_text(pairs, table_type, hide_values=False, marker="Ansible managed"):
-    if hide_values:
-        pairs = [(k, HIDDEN) for k, _v in pairs]
-    return render(pairs, table_type, marker)[0]
-
-
-def summarise(added, removed, modified, desired, current, table_type, hide_values=False, sample=DIFF_SAMPLE):
-    """A bounded, human-readable summary of a large change."""
-    new = {fold(k, table_type): v for k, v in desired}
-    old = {fold(k, table_type): v for k, v in current}
-
-    def show(v):
-        return HIDDEN if hide_values else v
-
-    out = ["# %d added, %d removed, %d changed keys (showing at most %d of each)\n"
-           % (len(added), len(removed), len(modified), sample)]
-    out.extend("+ %s\t%s\n" % (k, show(new[k])) for k in added[:sample])
-    out.extend("- %s\t%s\n" % (k, show(old[k])) for k in removed[:sample])
-    out.extend("~ %s\t%s -> %s\n" % (k, show(old[k]), show(new[k])) for k in modified[:sample])
-    return "".join(out)
-
-
 # ------------------------------------------------------ fast line path
 #
 # Big tables come as data files in postmap format, usually already "canonical":
