@@ -15,9 +15,9 @@ description:
     vhosting.postfix.domains role builds, see vhosting.postfix.domain_model) and returns what a backup MX needs.
   - Explicit backup domains (I(explicit)) are added, replacing a derived domain of the same name.
   - Validates everything first; errors name the primary host or the variable and entry at fault.
-  - The same plugin file provides the filters C(relay_primaries) (expand inventory host/group names to primary hosts),
-    C(relay_relayhost) (validate a smarthost next hop), C(relay_restrictions) (validate restrictions inserted before
-    reject_unauth_destination) and C(relay_queue) (validate backup MX queue times).
+  - The same plugin file provides the filter C(relay_recipients), which adds the primaries' local names (UNIX accounts
+    and /etc/aliases names, read from each primary) to the recipients of their canonical domains, and
+    C(relay_local_names), which turns the registered reads into C({names: {host: [names]}, unread: [hosts]}).
 options:
   _input:
     description: List of primaries C({host, nexthop, definitions, options}).
@@ -53,9 +53,9 @@ EXAMPLES = r"""
   # relay_domains: [example.org]; relay_recipients: {alice@example.org: OK, bob@example.org: OK};
   # transport_map: {example.org: 'relay:[mx1.example.org]'}
 
-- name: Primary hosts of this backup MX (inventory hosts and groups)
+- name: relay_recipient_maps entries, with alice and root of the primary mx1 in its canonical domains
   ansible.builtin.debug:
-    msg: "{{ ['primaries'] | vhosting.postfix.relay_primaries(groups, inventory_hostname) }}"
+    msg: "{{ model | vhosting.postfix.relay_recipients({'mx1': ['alice', 'root']}) }}"
 """
 
 RETURN = r"""
@@ -74,7 +74,7 @@ _value:
       description: Transport table entries, key -> C(transport:nexthop); each relayed domain goes to its primary.
       type: dict
     domains:
-      description: Relayed domain -> C({source, nexthop, recipients}), for reports.
+      description: Relayed domain -> C({source, nexthop, recipients, canonical}), for reports.
       type: dict
 """
 
@@ -82,11 +82,9 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
     RelayError,
-    check_relayhost,
-    check_restrictions,
-    expand_backup_for,
-    queue_parameters,
+    local_names_from_results,
     relay_model as _relay_model,
+    relay_recipients as _relay_recipients,
 )
 
 
@@ -101,29 +99,18 @@ def relay_model(primaries, explicit=None, transport=None, local_domains=None, tr
     return _wrap("relay_model", _relay_model, list(primaries or []), explicit, transport, local_domains, transport_name)
 
 
-def relay_primaries(entries, groups, self_host=None):
-    groups = dict((str(k), list(v)) for k, v in dict(groups).items())
-    return _wrap("relay_primaries", expand_backup_for, entries, groups, self_host)
+def relay_recipients(model, local_names=None):
+    return _wrap("relay_recipients", _relay_recipients, model, dict(local_names or {}))
 
 
-def relay_relayhost(value):
-    return _wrap("relay_relayhost", check_relayhost, value)
-
-
-def relay_restrictions(values, what="restrictions"):
-    return _wrap("relay_restrictions", check_restrictions, values, what)
-
-
-def relay_queue(values):
-    return _wrap("relay_queue", queue_parameters, dict(values))
+def relay_local_names(results):
+    return local_names_from_results(list(results or []))
 
 
 class FilterModule(object):
     def filters(self):
         return {
             "relay_model": relay_model,
-            "relay_primaries": relay_primaries,
-            "relay_relayhost": relay_relayhost,
-            "relay_restrictions": relay_restrictions,
-            "relay_queue": relay_queue,
+            "relay_recipients": relay_recipients,
+            "relay_local_names": relay_local_names,
         }

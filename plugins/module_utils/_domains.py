@@ -62,7 +62,15 @@ _UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
 class DomainModelError(ValueError):
-    """The hosted-domain inventory is invalid."""
+    """The hosted-domain inventory is invalid.
+
+    ``problems`` lists every problem found (the message joins them), so that
+    an operator sees all mistakes of an inventory in one run, not one per run.
+    """
+
+    def __init__(self, message=None, problems=None):
+        self.problems = list(problems) if problems else [message]
+        super(DomainModelError, self).__init__("; ".join(str(p) for p in self.problems))
 
 
 def _where(varname, domain=None):
@@ -328,55 +336,96 @@ def domain_model(definitions, options=None):
     local_domains = _local_domains(opts)
     seen = {}  # domain -> varname
     domains = {}  # domain -> parsed definition
+    problems = []
     for varname in sorted(definitions):
-        spec = definitions[varname]
-        if not isinstance(spec, dict):
-            raise DomainModelError("%s: a domain definition must be a dict with at least 'domain' and 'class', got %r"
-                                   % (varname, spec))
-        domain = normalise_domain(spec.get("domain"), varname)
-        where = _where(varname, domain)
-        cls = spec.get("class")
-        if cls not in CLASSES:
-            raise DomainModelError("%s: unknown class %r (one of: %s)" % (where, cls, ", ".join(CLASSES)))
-        if domain in seen:
-            other = domains[domain]
-            if other["class"] != cls:
-                raise DomainModelError("domain %s is in two classes: %s in %s and %s in %s; a domain belongs to exactly one "
-                                       "class" % (domain, other["class"], seen[domain], cls, varname))
-            raise DomainModelError("domain %s is defined twice, by %s and by %s; keep one definition per domain"
-                                   % (domain, seen[domain], varname))
-        unknown = sorted(set(spec) - set(CLASS_KEYS[cls]))
-        if unknown:
-            raise DomainModelError("%s: unknown key(s) %s for class %s (allowed: %s)"
-                                   % (where, ", ".join(unknown), cls, ", ".join(CLASS_KEYS[cls])))
-        if cls != "canonical" and domain in local_domains:
-            raise DomainModelError("%s: %s domain %s is also in mydestination (a local domain); a domain is either local "
-                                   "(class canonical) or virtual, never both" % (where, cls, domain))
-        seen[domain] = varname
-        entry = {"varname": varname, "domain": domain, "class": cls}
-        if cls == "canonical":
-            entry["users"] = _users(spec.get("users"), where)
-        else:
-            entry["mailboxes"] = _mailboxes(spec.get("mailboxes"), where, domain, opts) if cls == "mailbox" else {}
-            entry["aliases"] = _aliases(spec.get("aliases"), where, domain, opts)
-            entry["catch_all"] = (_targets(spec["catch_all"], "%s, catch_all" % where, opts["local_domain"])
-                                  if spec.get("catch_all") is not None else None)
-            for address in entry["aliases"]:
-                if address in entry["mailboxes"]:
-                    raise DomainModelError("%s: %s is both a mailbox and an alias; use another address for the alias"
-                                           % (where, address))
-            if cls == "forwarding":
-                if entry["mailboxes"]:
-                    raise DomainModelError("%s: a forwarding domain has no mailboxes" % where)
-                for address, targets in list(entry["aliases"].items()) + [("@" + domain, entry["catch_all"] or [])]:
-                    for target in targets:
-                        if target.endswith("@" + domain):
-                            raise DomainModelError("%s, alias %s: target %s is in the forwarding domain itself; a "
-                                                   "forwarding domain forwards elsewhere" % (where, address, target))
-        domains[domain] = entry
+        try:
+            _parse_definition(varname, definitions[varname], opts, local_domains, seen, domains)
+        except DomainModelError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DomainModelError(problems=problems)
+    return _build(domains, opts)
 
-    # Canonical ("shared") domains: every UNIX user receives mail in every one.
+
+def _parse_definition(varname, spec, opts, local_domains, seen, domains):
+    """Validate one ``vhosting_domain__*`` variable and add it to ``domains``."""
+    if not isinstance(spec, dict):
+        raise DomainModelError("%s: a domain definition must be a dict with at least 'domain' and 'class', got %r"
+                               % (varname, spec))
+    domain = normalise_domain(spec.get("domain"), varname)
+    where = _where(varname, domain)
+    cls = spec.get("class")
+    if cls not in CLASSES:
+        raise DomainModelError("%s: unknown class %r (one of: %s)" % (where, cls, ", ".join(CLASSES)))
+    if domain in seen:
+        other = domains[domain]
+        if other["class"] != cls:
+            raise DomainModelError("domain %s is in two classes: %s in %s and %s in %s; a domain belongs to exactly one "
+                                   "class" % (domain, other["class"], seen[domain], cls, varname))
+        raise DomainModelError("domain %s is defined twice, by %s and by %s; keep one definition per domain"
+                               % (domain, seen[domain], varname))
+    unknown = sorted(set(spec) - set(CLASS_KEYS[cls]))
+    if unknown:
+        raise DomainModelError("%s: unknown key(s) %s for class %s (allowed: %s)"
+                               % (where, ", ".join(unknown), cls, ", ".join(CLASS_KEYS[cls])))
+    if cls != "canonical" and domain in local_domains:
+        raise DomainModelError("%s: %s domain %s is also in mydestination (a local domain); a domain is either local "
+                               "(class canonical) or virtual, never both" % (where, cls, domain))
+    seen[domain] = varname
+    entry = {"varname": varname, "domain": domain, "class": cls}
+    if cls == "canonical":
+        entry["users"] = _users(spec.get("users"), where)
+    else:
+        entry["mailboxes"] = _mailboxes(spec.get("mailboxes"), where, domain, opts) if cls == "mailbox" else {}
+        entry["aliases"] = _aliases(spec.get("aliases"), where, domain, opts)
+        entry["catch_all"] = (_targets(spec["catch_all"], "%s, catch_all" % where, opts["local_domain"])
+                              if spec.get("catch_all") is not None else None)
+        for address in entry["aliases"]:
+            if address in entry["mailboxes"]:
+                raise DomainModelError("%s: %s is both a mailbox and an alias; use another address for the alias"
+                                       % (where, address))
+        if cls == "forwarding":
+            if entry["mailboxes"]:
+                raise DomainModelError("%s: a forwarding domain has no mailboxes" % where)
+            for address, targets in list(entry["aliases"].items()) + [("@" + domain, entry["catch_all"] or [])]:
+                for target in targets:
+                    if target.endswith("@" + domain):
+                        raise DomainModelError("%s, alias %s: target %s is in the forwarding domain itself; a "
+                                               "forwarding domain forwards elsewhere" % (where, address, target))
+    domains[domain] = entry
+
+
+def _build(domains, opts):
+    """The Postfix model of validated domain definitions (cross-domain checks included)."""
+    unix_users = _unix_users(domains)
+    virtual_alias_map, virtual_mailbox_map, mailboxes, user_aliases = _tables(domains, opts)
+    _check_targets(domains, virtual_alias_map, virtual_mailbox_map, user_aliases, opts)
+
+    def of_class(*classes):
+        return sorted(d for d in domains if domains[d]["class"] in classes)
+
+    return {
+        "domains": dict((d, {"class": e["class"], "varname": e["varname"]}) for d, e in domains.items()),
+        "canonical_domains": of_class("canonical"),
+        "alias_domains": of_class("alias", "forwarding"),
+        "forwarding_domains": of_class("forwarding"),
+        "mailbox_domains": of_class("mailbox"),
+        "virtual_alias_map": dict(sorted(virtual_alias_map.items())),
+        "virtual_mailbox_map": dict(sorted(virtual_mailbox_map.items())),
+        "mailboxes": mailboxes,
+        "unix_users": [unix_users[name] for name in sorted(unix_users)],
+        "recipients": _recipients(domains, unix_users, virtual_alias_map),
+        "mailbox_base": opts["mailbox_base"],
+        "minimum_uid": opts["minimum_uid"],
+        "vmail_uid": opts["vmail_uid"],
+        "vmail_gid": opts["vmail_gid"],
+    }
+
+
+def _unix_users(domains):
+    """Canonical ("shared") domains: every UNIX user receives mail in every one."""
     unix_users = {}
+    problems = []
     for domain in sorted(domains):
         entry = domains[domain]
         if entry["class"] != "canonical":
@@ -388,17 +437,23 @@ def domain_model(definitions, options=None):
                 continue
             for key in ("uid", "comment"):
                 if user[key] is not None and known[key] is not None and user[key] != known[key]:
-                    raise DomainModelError("%s: user %s has %s %r here but %r in %s"
-                                           % (_where(entry["varname"], domain), user["name"], key, user[key], known[key],
-                                              ", ".join(known["domains"])))
+                    problems.append("%s: user %s has %s %r here but %r in %s"
+                                    % (_where(entry["varname"], domain), user["name"], key, user[key], known[key],
+                                       ", ".join(known["domains"])))
                 if known[key] is None:
                     known[key] = user[key]
             known["domains"].append(domain)
+    if problems:
+        raise DomainModelError(problems=problems)
+    return unix_users
 
+
+def _tables(domains, opts):
+    """virtual_alias_maps and virtual_mailbox_maps entries, and the mailboxes to create."""
     virtual_alias_map = {}
     virtual_mailbox_map = {}
     mailboxes = []
-    user_aliases = {}  # address -> (varname, domain) for loop messages
+    user_aliases = {}  # address -> domain entry, for messages
     for domain in sorted(domains):
         entry = domains[domain]
         if entry["class"] == "canonical":
@@ -421,9 +476,11 @@ def domain_model(definitions, options=None):
             # keeps receiving its own mail.
             for address in entry["mailboxes"]:
                 virtual_alias_map[address] = [address]
+    return virtual_alias_map, virtual_mailbox_map, mailboxes, user_aliases
 
-    _check_targets(domains, virtual_alias_map, virtual_mailbox_map, user_aliases, opts)
 
+def _recipients(domains, unix_users, virtual_alias_map):
+    """Domain -> the addresses it accepts (``[@domain]`` with a catch-all)."""
     recipients = {}
     for domain in sorted(domains):
         entry = domains[domain]
@@ -437,26 +494,7 @@ def domain_model(definitions, options=None):
             names = set(a for a in virtual_alias_map if a.endswith("@" + domain) and not a.startswith("@"))
             names.update(entry["mailboxes"])
             recipients[domain] = sorted(names)
-
-    def of_class(*classes):
-        return sorted(d for d in domains if domains[d]["class"] in classes)
-
-    return {
-        "domains": dict((d, {"class": e["class"], "varname": e["varname"]}) for d, e in domains.items()),
-        "canonical_domains": of_class("canonical"),
-        "alias_domains": of_class("alias", "forwarding"),
-        "forwarding_domains": of_class("forwarding"),
-        "mailbox_domains": of_class("mailbox"),
-        "virtual_alias_map": dict(sorted(virtual_alias_map.items())),
-        "virtual_mailbox_map": dict(sorted(virtual_mailbox_map.items())),
-        "mailboxes": mailboxes,
-        "unix_users": [unix_users[name] for name in sorted(unix_users)],
-        "recipients": recipients,
-        "mailbox_base": opts["mailbox_base"],
-        "minimum_uid": opts["minimum_uid"],
-        "vmail_uid": opts["vmail_uid"],
-        "vmail_gid": opts["vmail_gid"],
-    }
+    return recipients
 
 
 def _check_targets(domains, alias_map, mailbox_map, user_aliases, opts):
@@ -480,6 +518,7 @@ def _check_targets(domains, alias_map, mailbox_map, user_aliases, opts):
             return "@" + domain
         return False
 
+    problems = []
     edges = {}
     for key, targets in alias_map.items():
         if targets == [key]:
@@ -490,8 +529,9 @@ def _check_targets(domains, alias_map, mailbox_map, user_aliases, opts):
             if node is False:
                 entry = user_aliases.get(key)
                 where = _where(entry["varname"], entry["domain"]) if entry else "option role_account_target"
-                raise DomainModelError("%s, alias %s: target %s is not a recipient of the hosted domain %s (no such "
-                                       "mailbox or alias, and no catch-all)" % (where, key, target, target.split("@", 1)[1]))
+                problems.append("%s, alias %s: target %s is not a recipient of the hosted domain %s (no such "
+                                "mailbox or alias, and no catch-all)" % (where, key, target, target.split("@", 1)[1]))
+                continue
             if node is not None:
                 edges[key].append(node)
 
@@ -505,8 +545,10 @@ def _check_targets(domains, alias_map, mailbox_map, user_aliases, opts):
                 entry = user_aliases.get(cycle[0]) or user_aliases.get(node)
                 where = _where(entry["varname"], entry["domain"]) if entry else "option role_account_target"
                 if len(cycle) == 2 and cycle[0] == cycle[1]:
-                    raise DomainModelError("%s, alias %s: alias loop, the alias points at itself" % (where, cycle[0]))
-                raise DomainModelError("%s: alias loop %s" % (where, " -> ".join(cycle)))
+                    problems.append("%s, alias %s: alias loop, the alias points at itself" % (where, cycle[0]))
+                else:
+                    problems.append("%s: alias loop %s" % (where, " -> ".join(cycle)))
+                continue
             if nxt not in state:
                 visit(nxt, path + [nxt])
         state[node] = "done"
@@ -514,3 +556,5 @@ def _check_targets(domains, alias_map, mailbox_map, user_aliases, opts):
     for node in sorted(edges):
         if node not in state:
             visit(node, [node])
+    if problems:
+        raise DomainModelError(problems=problems)

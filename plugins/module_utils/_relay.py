@@ -263,6 +263,9 @@ def relay_model(primaries, explicit=None, transport=None, local_domains=None, tr
                 "source": "host %s" % host,
                 "nexthop": nexthop,
                 "recipients": list(recipients),
+                # A canonical domain's recipients are the primary's UNIX accounts and
+                # /etc/aliases names; the relay role reads them from the primary.
+                "canonical": model["domains"][domain]["class"] == "canonical",
             }
 
     if explicit is None:
@@ -298,6 +301,7 @@ def relay_model(primaries, explicit=None, transport=None, local_domains=None, tr
             "source": where.split(" ", 1)[0],
             "nexthop": nexthop,
             "recipients": _recipients(domain, entry.get("recipients"), where),
+            "canonical": False,
         }
 
     for domain in sorted(domains):
@@ -396,3 +400,45 @@ def queue_parameters(values):
         raise RelayError("vhosting_relay__maximal_queue_lifetime: 0 would bounce every message that cannot be "
                          "delivered at once; a backup MX must hold mail while the primary is down")
     return result
+
+
+def relay_recipients(model, local_names=None):
+    """The relay_recipient_maps entries of a backup MX, canonical domains included.
+
+    A primary accepts, in each of its canonical (mydestination) domains,
+    every local name it has: UNIX accounts and /etc/aliases names (Postfix's
+    default local_recipient_maps). ``local_names`` maps a primary's host
+    name to those names (read from the primary by the relay role), so that
+    the backup accepts exactly what the primary accepts; names that are no
+    valid local part of an address are skipped. Returns key -> ``OK``, sorted.
+    """
+    entries = dict(model["relay_recipients"])
+    for domain, info in model["domains"].items():
+        if not info.get("canonical"):
+            continue
+        host = info["source"][len("host "):]
+        for name in (local_names or {}).get(host) or []:
+            try:
+                local = normalise_local_part(str(name), "local name")
+            except DomainModelError:
+                continue
+            entries["%s@%s" % (local, domain)] = "OK"
+    return dict(sorted(entries.items()))
+
+
+def local_names_from_results(results):
+    """Split the relay role's per-primary reads into names and failures.
+
+    ``results`` are the loop results of the task that read each primary's
+    local names (``item.key`` is the host; ``rc`` and ``stdout_lines`` as
+    registered; unreachable hosts have no ``rc``). Returns ``{"names": {host:
+    [names]}, "unread": [hosts]}``.
+    """
+    names, unread = {}, []
+    for result in results or []:
+        host = (result.get("item") or {}).get("key")
+        if result.get("rc") == 0 and not result.get("unreachable"):
+            names[host] = [line.strip() for line in result.get("stdout_lines") or [] if line.strip()]
+        else:
+            unread.append(host)
+    return {"names": names, "unread": sorted(unread)}

@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of vhosting.postfix.host_model (runs on the control node only).
+
+Resolves, for the host it runs for, every variable of the collection's
+roles (the inventory and play values over the roles' own defaults/main.yml,
+so the relay role's variables are known even while the server role runs),
+checks them against the roles' meta/argument_specs.yml, collects the
+``vhosting_domain__*`` definitions (and those of the primaries of a backup
+MX, from their hostvars), and builds the host's model with the pure core
+``_host_model``. Every problem found is reported at once, in the
+collection's own words.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+from collections import ChainMap
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import (
+    DOMAIN_PREFIX,
+    ROLE_PREFIXES,
+    ModelError,
+    check_variable_names,
+    domain_options,
+    host_model,
+)
+from ansible_collections.vhosting.postfix.plugins.module_utils._relay import RelayError, expand_backup_for
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Variables read from a primary's own inventory (not the backup's).
+_PRIMARY_ONLY = ("vhosting_relay__address",)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def _load(self, path):
+        try:
+            return self._loader.load_from_file(path, trusted_as_template=True) or {}
+        except TypeError:  # ansible-core < 2.19 templates every string anyway
+            return self._loader.load_from_file(path) or {}
+
+    def _roles(self):
+        """role -> (defaults, argument spec options) of the collection's roles."""
+        roles = {}
+        for role, _prefix in ROLE_PREFIXES:
+            base = os.path.join(_ROOT, "roles", role)
+            defaults = self._load(os.path.join(base, "defaults", "main.yml"))
+            specs = self._load(os.path.join(base, "meta", "argument_specs.yml"))
+            options = specs.get("argument_specs", {}).get("main", {}).get("options", {}) or {}
+            roles[role] = (dict(defaults), dict(options))
+        return roles
+
+    def _resolver(self, raw_vars, defaults):
+        """A function name -> templated value for one host (its variables over the roles' defaults)."""
+        layered = ChainMap(raw_vars, defaults)
+        templar = self._templar.copy_with_new_env(available_variables=layered)
+
+        def resolve(name, fallback=None):
+            if name not in layered:
+                return fallback
+            return templar.template(layered[name])
+        return resolve
+
+    def _values(self, resolve, roles, problems, where=""):
+        """Every role variable, templated and checked against the role's argument spec."""
+        values = {}
+        for role, (_defaults, options) in sorted(roles.items()):
+            params = {}
+            for name, spec in options.items():
+                try:
+                    value = resolve(name, (spec or {}).get("default"))
+                except AnsibleError as exc:
+                    problems.append("%s%s: %s" % (where, name, to_native(exc)))
+                    continue
+                if value is not None or name not in _PRIMARY_ONLY:
+                    params[name] = value
+            result = ArgumentSpecValidator(options).validate(params)
+            for error in result.errors:
+                problems.append("%svhosting.postfix.%s role: %s" % (where, role, to_native(error)))
+            values.update(result.validated_parameters)
+        return values
+
+    def _definitions(self, names, resolve, problems, where=""):
+        definitions = {}
+        for name in names:
+            try:
+                definitions[name] = resolve(name)
+            except AnsibleError as exc:
+                problems.append("%s%s: %s" % (where, name, to_native(exc)))
+        return definitions
+
+    def _primaries(self, values, task_vars, roles, defaults, problems):
+        """The primaries of a backup MX, each {host, nexthop, definitions, options}, from their hostvars."""
+        try:
+            entries = expand_backup_for(values.get("vhosting_relay__backup_for"), task_vars.get("groups", {}),
+                                        task_vars.get("inventory_hostname"))
+        except RelayError as exc:
+            problems.append(str(exc))
+            return []
+        hostvars = task_vars.get("hostvars")
+        primaries = []
+        for entry in entries:
+            host = entry["host"]
+            raw = hostvars.raw_get(host) if hostvars is not None else {}
+            raw = dict(raw) if hasattr(raw, "keys") else {}
+            where = "vhosting_relay__backup_for: primary %s: " % host
+            resolve = self._resolver(raw, defaults)
+            own = self._values(resolve, roles, problems, where)
+            names = sorted(n for n in raw if n.startswith(DOMAIN_PREFIX))
+            nexthop = entry["nexthop"]
+            if nexthop is None:
+                address = next((resolve(n) for n in ("vhosting_relay__address", "vhosting_server__myhostname",
+                                                     "ansible_host") if n in raw), host)
+                nexthop = "[%s]" % address
+            primaries.append({
+                "host": host,
+                "nexthop": nexthop,
+                "definitions": self._definitions(names, resolve, problems, where),
+                "options": domain_options(own),
+            })
+        return primaries
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        hostname = task_vars.get("inventory_hostname")
+        roles = self._roles()
+        defaults = {}
+        for role_defaults, _options in roles.values():
+            defaults.update(role_defaults)
+        problems = check_variable_names([n for n in task_vars if n.startswith("vhosting_")],
+                                        dict((role, set(options)) for role, (_d, options) in roles.items()))
+        resolve = self._resolver(task_vars, defaults)
+        values = self._values(resolve, roles, problems)
+        definitions = self._definitions(sorted(n for n in task_vars if n.startswith(DOMAIN_PREFIX)), resolve, problems)
+        if problems:
+            return self._failed(result, hostname, problems)
+        primaries = self._primaries(values, task_vars, roles, defaults, problems)
+        try:
+            model = host_model(values, definitions, primaries, hostname)
+        except ModelError as exc:
+            problems.extend(exc.problems)
+        if problems:
+            return self._failed(result, hostname, problems)
+        result.update(changed=False, ansible_facts={"vhosting_postfix__model": model},
+                      msg=_summary(model))
+        return result
+
+    @staticmethod
+    def _failed(result, hostname, problems):
+        count = len(problems)
+        result.update(
+            failed=True, changed=False, problems=problems,
+            msg="vhosting.postfix: %d problem%s in the inventory of %s, nothing was changed on any host: %s"
+                % (count, "" if count == 1 else "s", hostname,
+                   " ".join("(%d) %s" % (i, p) for i, p in enumerate(problems, 1))))
+        return result
+
+
+def _summary(model):
+    domains = model["domains"]
+    relay = model["relay"] or {}
+    return ("%d canonical, %d alias/forwarding, %d mailbox domains; %d mailboxes, %d alias entries; "
+            "backup MX for %d domains"
+            % (len(domains["canonical_domains"]), len(domains["alias_domains"]), len(domains["mailbox_domains"]),
+               len(domains["mailboxes"]), len(domains["virtual_alias_map"]),
+               len((relay.get("model") or {}).get("relay_domains", []))))

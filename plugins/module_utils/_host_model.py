@@ -1,0 +1,363 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One model per host: every role's input, validated together, before anything changes.
+
+Pure functions, used on the control node by the ``vhosting.postfix.host_model``
+action (run by the ``vhosting.postfix.common`` role, which every role of the
+collection depends on). The action resolves the variables of the collection's
+roles for one host (inventory and play values over the roles' own
+``defaults/main.yml``) and hands them here; :func:`host_model` returns what
+each role writes (main.cf parameters, table contents, packages, stale index
+files) or raises :class:`ModelError` listing **every** problem found.
+
+So the domain model is computed once per host per play, with the same
+options for every role (the server role's ``recipient_delimiter`` and
+``mydestination`` included), and the relay role's decisions (what to set on a
+backup MX, a transit relay, a smarthost client) are plain, unit-tested Python.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import difflib
+import re
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._domains import DomainModelError, domain_model
+from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import INDEX_SUFFIXES
+from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, normalise_networks
+from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
+    RelayError,
+    check_relayhost,
+    check_restrictions,
+    queue_parameters,
+    relay_model,
+)
+
+MODEL_VERSION = 1
+
+# The roles whose variables the model covers, by variable prefix.
+ROLE_PREFIXES = (
+    ("server", "vhosting_server__"),
+    ("domains", "vhosting_domains__"),
+    ("relay", "vhosting_relay__"),
+)
+DOMAIN_PREFIX = "vhosting_domain__"
+# Facts and registered results of the collection's own tasks.
+INTERNAL_PREFIX = "vhosting_postfix__"
+
+# Variables of earlier releases, and what replaces them.
+REMOVED_VARIABLES = {
+    "vhosting_domains__recipient_delimiter": "vhosting_server__recipient_delimiter (one delimiter for the host)",
+    "vhosting_domains__mydestination": "vhosting_server__mydestination",
+    "vhosting_domains__myhostname": "vhosting_server__myhostname",
+    "vhosting_domains__mydomain": "vhosting_server__mydomain",
+    "vhosting_relay__state_file": "nothing: the postconf module records what each role set",
+}
+
+# Lookup table types the roles accept for their own tables: indexed types,
+# which Postfix re-opens by itself when they change (no reload needed).
+INDEXED_TYPES = ("lmdb", "hash", "btree", "cdb")
+
+# Debian package providing each dynamically loaded table type.
+MAP_TYPE_PACKAGES = {
+    "lmdb": "postfix-lmdb",
+    "cdb": "postfix-cdb",
+    "pcre": "postfix-pcre",
+    "pgsql": "postfix-pgsql",
+    "mysql": "postfix-mysql",
+    "ldap": "postfix-ldap",
+    "sqlite": "postfix-sqlite",
+}
+
+
+class ModelError(ValueError):
+    """The inventory of a host is invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super(ModelError, self).__init__("; ".join(self.problems))
+
+
+# --------------------------------------------------------------------------
+# Variable names
+# --------------------------------------------------------------------------
+
+def check_variable_names(names, known):
+    """Problems for ``vhosting_*`` variables that no role of the collection reads.
+
+    ``known`` maps a role name to the set of its variable names (from its
+    argument specs). A name with a role's prefix that the role does not
+    know, a removed variable, or any other ``vhosting_*`` name that is
+    neither a domain definition (``vhosting_domain__*``) nor internal, is a
+    typo that would silently do nothing: it is reported, with the closest
+    known name.
+    """
+    every = set()
+    for role_names in known.values():
+        every.update(role_names)
+    problems = []
+    for name in sorted(names):
+        if not name.startswith("vhosting_") or name in every:
+            continue
+        if name.startswith(DOMAIN_PREFIX) or name.startswith(INTERNAL_PREFIX):
+            continue
+        if name in REMOVED_VARIABLES:
+            problems.append("%s: this variable was removed; use %s" % (name, REMOVED_VARIABLES[name]))
+            continue
+        role = None
+        for role_name, prefix in ROLE_PREFIXES:
+            if name.startswith(prefix):
+                role = role_name
+        close = difflib.get_close_matches(name, sorted(every | set([DOMAIN_PREFIX + "..."])), n=1, cutoff=0.75)
+        hint = " (did you mean %s?)" % close[0] if close else ""
+        if role is not None:
+            problems.append("%s: the vhosting.postfix.%s role has no such variable%s" % (name, role, hint))
+        elif re.match(r"^vhosting_domains?_[^_]", name) or name.startswith("vhosting_domains__"):
+            problems.append("%s: not a domain definition: domain variables are named vhosting_domain__<name> "
+                            "(two underscores)%s" % (name, hint))
+        else:
+            problems.append("%s: no role of vhosting.postfix reads this variable%s" % (name, hint))
+    return problems
+
+
+# --------------------------------------------------------------------------
+# The parts of the model
+# --------------------------------------------------------------------------
+
+def domain_options(values):
+    """The options of the hosted-domain model, from the server and domains role variables."""
+    return {
+        "role_accounts": values["vhosting_domains__role_accounts"],
+        "role_account_target": values["vhosting_domains__role_account_target"],
+        "local_domain": values["vhosting_domains__local_domain"],
+        "mailbox_base": values["vhosting_domains__mailbox_base"],
+        "minimum_uid": values["vhosting_domains__virtual_minimum_uid"],
+        "vmail_uid": values["vhosting_domains__vmail_uid"],
+        "vmail_gid": values["vhosting_domains__vmail_gid"],
+        "recipient_delimiter": values["vhosting_server__recipient_delimiter"],
+        "mydestination": values["vhosting_server__mydestination"],
+        "myhostname": values["vhosting_server__myhostname"],
+        "mydomain": values["vhosting_server__mydomain"],
+    }
+
+
+def _table_type(values, name, problems):
+    table_type = values[name]
+    if table_type not in INDEXED_TYPES:
+        problems.append("%s: %r is not an indexed table type (one of %s); Postfix re-reads only indexed tables "
+                        "by itself when they change" % (name, table_type, ", ".join(INDEXED_TYPES)))
+    return table_type
+
+
+def server_part(values, domains, problems):
+    """Base main.cf parameters and packages of the server role."""
+    try:
+        mynetworks = normalise_networks(values["vhosting_server__mynetworks"], "vhosting_server__mynetworks",
+                                        allow_wide=bool(values["vhosting_server__mynetworks_allow_wide"]))
+    except NetworkError as exc:
+        problems.append(str(exc))
+        mynetworks = []
+    default_type = _table_type(values, "vhosting_server__default_database_type", problems)
+    canonical = domains["canonical_domains"] if domains else []
+    mydestination = list(values["vhosting_server__mydestination"])
+    mydestination += [d for d in canonical if d not in mydestination]
+    parameters = {
+        "myhostname": values["vhosting_server__myhostname"],
+        "mydomain": values["vhosting_server__mydomain"],
+        "myorigin": values["vhosting_server__myorigin"],
+        "mydestination": mydestination,
+        "inet_interfaces": values["vhosting_server__inet_interfaces"],
+        "inet_protocols": values["vhosting_server__inet_protocols"],
+        "mynetworks": mynetworks,
+        "default_database_type": default_type,
+        "alias_maps": "%s:/etc/aliases" % default_type,
+        "alias_database": "%s:/etc/aliases" % default_type,
+        "recipient_delimiter": values["vhosting_server__recipient_delimiter"],
+    }
+    parameters.update(values["vhosting_server__parameters"] or {})
+    return {"parameters": parameters, "mynetworks": mynetworks}
+
+
+def domains_part(values, domains, problems):
+    """What the domains role writes: tables and main.cf parameters (nothing when no virtual domain is hosted)."""
+    table_type = _table_type(values, "vhosting_domains__table_type", problems)
+    alias_table = values["vhosting_domains__alias_table"]
+    mailbox_table = values["vhosting_domains__mailbox_table"]
+    if alias_table == mailbox_table:
+        problems.append("vhosting_domains__alias_table and vhosting_domains__mailbox_table are both %s; "
+                        "they must be two files" % alias_table)
+    if domains is None:
+        return None
+    virtual = bool(domains["alias_domains"] or domains["mailbox_domains"])
+    part = {
+        "table_type": table_type,
+        "virtual": virtual,
+        "tables": {},
+        "parameters": {},
+        # What the mailboxes module needs of each mailbox.
+        "mailboxes": [{"path": box["path"], "maildir": box["maildir"]} for box in domains["mailboxes"]],
+    }
+    if virtual:
+        part["tables"] = {alias_table: "virtual_alias_map", mailbox_table: "virtual_mailbox_map"}
+        part["parameters"] = {
+            "virtual_alias_domains": domains["alias_domains"],
+            "virtual_alias_maps": "%s:%s" % (table_type, alias_table),
+            "virtual_mailbox_domains": domains["mailbox_domains"],
+            "virtual_mailbox_base": domains["mailbox_base"],
+            "virtual_mailbox_maps": "%s:%s" % (table_type, mailbox_table),
+            "virtual_minimum_uid": domains["minimum_uid"],
+            "virtual_uid_maps": "static:%d" % domains["vmail_uid"],
+            "virtual_gid_maps": "static:%d" % domains["vmail_gid"],
+        }
+    return part
+
+
+def relay_parameters(model, values, relayhost, sasl, recipient_checks, queue):
+    """The main.cf parameters of the relay role (backup MX, transport, smarthost, restrictions)."""
+    table_type = values["vhosting_relay__table_type"]
+    is_backup = bool(model["relay_domains"])
+    manage = values["vhosting_relay__manage_restrictions"]
+    restrictions = manage == "always" or (
+        manage == "auto" and (is_backup or bool(model["transport_map"]) or bool(relayhost) or bool(sasl)))
+    parameters = {}
+    if is_backup:
+        parameters["relay_domains"] = model["relay_domains"]
+        parameters["relay_recipient_maps"] = "%s:%s" % (table_type, values["vhosting_relay__recipient_table"])
+        parameters.update(queue)
+    if model["transport_map"]:
+        parameters["transport_maps"] = "%s:%s" % (table_type, values["vhosting_relay__transport_table"])
+    if relayhost:
+        parameters["relayhost"] = relayhost
+    if restrictions:
+        base = ["permit_mynetworks"] + list(sasl) + ["reject_unauth_destination"]
+        parameters["smtpd_relay_restrictions"] = base
+        parameters["smtpd_recipient_restrictions"] = base + list(recipient_checks)
+    return parameters
+
+
+def relay_part(values, primaries, local_domains, problems):
+    """What the relay role writes: the backup MX tables, the transport table and its main.cf parameters."""
+    _table_type(values, "vhosting_relay__table_type", problems)
+    checked = {}
+    for key, func in (("relayhost", lambda: check_relayhost(values["vhosting_relay__relayhost"])),
+                      ("sasl", lambda: check_restrictions(values["vhosting_relay__sasl_restrictions"],
+                                                          "vhosting_relay__sasl_restrictions")),
+                      ("recipient", lambda: check_restrictions(values["vhosting_relay__recipient_restrictions"],
+                                                               "vhosting_relay__recipient_restrictions")),
+                      ("queue", lambda: queue_parameters(dict(
+                          (name, values["vhosting_relay__" + name]) for name in (
+                              "maximal_queue_lifetime", "bounce_queue_lifetime", "minimal_backoff_time",
+                              "maximal_backoff_time", "queue_run_delay"))))):
+        try:
+            checked[key] = func()
+        except RelayError as exc:
+            problems.append(str(exc))
+    try:
+        model = relay_model(primaries, explicit=values["vhosting_relay__backup_domains"],
+                            transport=values["vhosting_relay__transport"], local_domains=local_domains,
+                            transport_name=values["vhosting_relay__transport_name"])
+    except RelayError as exc:
+        problems.append(str(exc))
+        return None
+    if len(checked) < 4:
+        return None
+    parameters = relay_parameters(model, values, checked["relayhost"], checked["sasl"], checked["recipient"],
+                                  checked["queue"])
+    tables = {}
+    if "relay_recipient_maps" in parameters:
+        tables[values["vhosting_relay__recipient_table"]] = "relay_recipients"
+    if "transport_maps" in parameters:
+        tables[values["vhosting_relay__transport_table"]] = "transport_map"
+    # Canonical domains of the primaries: their recipients are the primary's
+    # UNIX accounts and /etc/aliases names, read from the primary at run time.
+    canonical = {}
+    for primary in primaries:
+        for domain, info in model["domains"].items():
+            if info.get("canonical") and info["source"] == "host %s" % primary["host"]:
+                canonical.setdefault(primary["host"], []).append(domain)
+    return {
+        "model": model,
+        "parameters": parameters,
+        "tables": tables,
+        "table_type": values["vhosting_relay__table_type"],
+        "canonical": canonical,
+    }
+
+
+def _conflicts(server_parameters, owners, problems):
+    """A parameter set by another role and also in vhosting_server__parameters is refused."""
+    for role, names in owners:
+        both = sorted(set(server_parameters) & set(names))
+        if both:
+            problems.append("vhosting_server__parameters: %s set by the vhosting.postfix.%s role (from its own "
+                            "variables); remove %s from vhosting_server__parameters"
+                            % (", ".join(both), role, "it" if len(both) == 1 else "them"))
+
+
+def stale_index_files(tables):
+    """Index files of the tables the roles own that main.cf no longer names.
+
+    ``tables`` maps a source path to its table type in use, or to None when
+    main.cf no longer uses that table at all. Returns a sorted list of paths:
+    the index files of every other indexed type, and all of them for unused
+    tables. The sources themselves are kept (like mail on disk).
+    """
+    stale = set()
+    for path, in_use in tables.items():
+        keep = set(INDEX_SUFFIXES.get(in_use, ())) if in_use else set()
+        for table_type in INDEXED_TYPES:
+            for suffix in INDEX_SUFFIXES.get(table_type, ()):
+                if suffix not in keep:
+                    stale.add(path + suffix)
+    return sorted(stale)
+
+
+def host_model(values, definitions, primaries=None, hostname=None):
+    """Validate one host's input for every role and return its model, or raise ModelError.
+
+    ``values``: every variable of the server, domains and relay roles,
+    resolved and checked against the roles' argument specs.
+    ``definitions``: the host's ``vhosting_domain__*`` variables.
+    ``primaries``: for a backup MX, ``[{host, nexthop, definitions, options}]``
+    (see :func:`relay_model`).
+    """
+    problems = []
+    try:
+        domains = domain_model(definitions, domain_options(values))
+    except DomainModelError as exc:
+        problems.extend(exc.problems)
+        domains = None
+    server = server_part(values, domains, problems)
+    domains_role = domains_part(values, domains, problems)
+    # Domains this host delivers itself can never be relayed for others.
+    local_domains = [d["domain"] for d in (definitions or {}).values()
+                     if isinstance(d, dict) and isinstance(d.get("domain"), str)]
+    relay = relay_part(values, primaries or [], local_domains + [values["vhosting_server__myhostname"]], problems)
+    _conflicts(values["vhosting_server__parameters"] or {},
+               [("domains", domains_role["parameters"] if domains_role else ()),
+                ("relay", relay["parameters"] if relay else ())], problems)
+    if problems:
+        raise ModelError(problems)
+
+    types = set([values["vhosting_server__default_database_type"]] + list(values["vhosting_server__map_types"]))
+    tables = {
+        "server": {"/etc/aliases": values["vhosting_server__default_database_type"]},
+        "domains": dict((path, domains_role["table_type"] if path in domains_role["tables"] else None)
+                        for path in (values["vhosting_domains__alias_table"], values["vhosting_domains__mailbox_table"])),
+        "relay": dict((path, relay["table_type"] if path in relay["tables"] else None)
+                      for path in (values["vhosting_relay__recipient_table"], values["vhosting_relay__transport_table"])),
+    }
+    for role_tables in tables.values():
+        types.update(t for t in role_tables.values() if t)
+    server["packages"] = ["postfix"] + sorted(set(MAP_TYPE_PACKAGES[t] for t in types if t in MAP_TYPE_PACKAGES))
+    return {
+        "version": MODEL_VERSION,
+        "host": hostname,
+        "domains": domains,
+        "server": server,
+        "domains_role": domains_role,
+        "relay": relay,
+        # Per role: index files of its tables that main.cf no longer names.
+        "stale_index_files": dict((role, stale_index_files(role_tables)) for role, role_tables in tables.items()),
+    }
