@@ -142,9 +142,11 @@ class ActionModule(ActionBase):
         problems = check_variable_names([n for n in task_vars if n.startswith("vhosting_")],
                                         dict((role, set(options)) for role, (_d, options) in roles.items()))
         resolve = self._resolver(task_vars, defaults)
-        values = self._values(resolve, roles, problems)
-        definitions = self._definitions(sorted(n for n in task_vars if n.startswith(DOMAIN_PREFIX)), resolve, problems)
-        if problems:
+        unusable = []  # values of the wrong type: the model cannot be built from them
+        values = self._values(resolve, roles, unusable)
+        definitions = self._definitions(sorted(n for n in task_vars if n.startswith(DOMAIN_PREFIX)), resolve, unusable)
+        problems.extend(unusable)
+        if unusable:
             return self._failed(result, hostname, problems)
         primaries = self._primaries(values, task_vars, roles, defaults, problems)
         try:
