@@ -17,7 +17,7 @@ description:
   - Validates everything first; errors name the primary host or the variable and entry at fault.
   - The same plugin file provides the filter C(relay_recipients), which adds the primaries' local names (UNIX accounts
     and /etc/aliases names, read from each primary) to the recipients of their canonical domains, and
-    C(relay_local_names), which turns the registered reads into C({names: {host: [names]}, unread: [hosts]}).
+    C(relay_local_names), which turns the registered reads into a dict with the keys C(names) (host to names) and C(unread) (hosts).
 options:
   _input:
     description: List of primaries C({host, nexthop, definitions, options}).

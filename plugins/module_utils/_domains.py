@@ -337,14 +337,22 @@ def domain_model(definitions, options=None):
     seen = {}  # domain -> varname
     domains = {}  # domain -> parsed definition
     problems = []
+    failed = set()  # domains whose definition is invalid: not checked as targets
     for varname in sorted(definitions):
         try:
             _parse_definition(varname, definitions[varname], opts, local_domains, seen, domains)
         except DomainModelError as exc:
             problems.extend(exc.problems)
+            spec = definitions[varname]
+            if isinstance(spec, dict) and isinstance(spec.get("domain"), str):
+                failed.add(spec["domain"].strip().rstrip(".").lower())
+    try:
+        model = _build(domains, opts, failed)
+    except DomainModelError as exc:
+        problems.extend(exc.problems)
     if problems:
         raise DomainModelError(problems=problems)
-    return _build(domains, opts)
+    return model
 
 
 def _parse_definition(varname, spec, opts, local_domains, seen, domains):
@@ -395,11 +403,25 @@ def _parse_definition(varname, spec, opts, local_domains, seen, domains):
     domains[domain] = entry
 
 
-def _build(domains, opts):
-    """The Postfix model of validated domain definitions (cross-domain checks included)."""
-    unix_users = _unix_users(domains)
+def _build(domains, opts, failed=frozenset()):
+    """The Postfix model of validated domain definitions (cross-domain checks included).
+
+    ``failed``: domains whose definitions were invalid; targets there are not
+    checked (their problem is already reported).
+    """
+    problems = []
+    try:
+        unix_users = _unix_users(domains)
+    except DomainModelError as exc:
+        problems.extend(exc.problems)
+        unix_users = {}
     virtual_alias_map, virtual_mailbox_map, mailboxes, user_aliases = _tables(domains, opts)
-    _check_targets(domains, virtual_alias_map, virtual_mailbox_map, user_aliases, opts)
+    try:
+        _check_targets(domains, virtual_alias_map, virtual_mailbox_map, user_aliases, opts, failed)
+    except DomainModelError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise DomainModelError(problems=problems)
 
     def of_class(*classes):
         return sorted(d for d in domains if domains[d]["class"] in classes)
@@ -497,7 +519,7 @@ def _recipients(domains, unix_users, virtual_alias_map):
     return recipients
 
 
-def _check_targets(domains, alias_map, mailbox_map, user_aliases, opts):
+def _check_targets(domains, alias_map, mailbox_map, user_aliases, opts, failed=frozenset()):
     """Every target inside a hosted virtual domain must exist; no alias may loop."""
     delimiter = opts["recipient_delimiter"]
 
@@ -512,7 +534,7 @@ def _check_targets(domains, alias_map, mailbox_map, user_aliases, opts):
                 return None
         domain = target.split("@", 1)[1]
         entry = domains.get(domain)
-        if entry is None or entry["class"] == "canonical":
+        if entry is None or entry["class"] == "canonical" or domain in failed:
             return None
         if "@" + domain in alias_map:
             return "@" + domain
