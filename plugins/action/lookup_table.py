@@ -28,21 +28,6 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
     normalise_entries,
     validate,
 )
-from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, normalise_network
-
-
-def _check_cidr(key):
-    """A cidr table key: an address or a network without host bits (Postfix refuses those)."""
-    try:
-        network = normalise_network(key, what="cidr key")
-    except NetworkError as exc:
-        raise ValueError(str(exc))
-    import netaddr  # pylint: disable=import-outside-toplevel
-
-    given = netaddr.IPNetwork(key.replace("[", "").replace("]", ""))
-    if "/" in key and given.ip != given.network:
-        raise ValueError("host bits are set (did you mean %s?)" % network.replace("[", "").replace("]", ""))
-
 
 _PLAIN_KEY = re.compile(r"[^\s#]\S*\Z")
 _PLAIN_VALUE = re.compile(r"\S(?:[^\r\n]*\S)?\Z")
@@ -69,7 +54,7 @@ class ActionModule(ActionBase):
                 items = normalise_entries(args.pop("entries"))
                 table_type = args.get("type")
                 if table_type:
-                    validate(items, table_type, _check_cidr if table_type == "cidr" else None)
+                    validate(items, table_type)
                 fd, local_tmp = tempfile.mkstemp(prefix="vhosting-lookup-table-", suffix=".data")
                 with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
                     if _plain(items):

@@ -9,6 +9,7 @@ fixed-string tables), validates requested entries, plans a change (added,
 removed, modified keys), renders a deterministic source text and summarises
 the change for a diff. No I/O, no Ansible imports: unit-tested directly,
 used by the action plugin on the control node and by the module on the host.
+cidr keys are checked by _networks, the collection's one CIDR implementation.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -20,6 +21,8 @@ import itertools
 import json
 import operator
 import re
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, cidr_key
 
 # Indexed (postmap-built) types and the files postmap creates next to the source.
 INDEX_SUFFIXES = {
@@ -38,6 +41,10 @@ FIXED_TYPES = tuple(INDEX_SUFFIXES) + TEXT_FIXED_TYPES
 SUPPORTED_TYPES = FIXED_TYPES + ORDERED_TYPES
 # Types that `postmap -i` / `postmap -d` can update in place.
 INCREMENTAL_TYPES = ("lmdb", "hash", "btree")
+# Pattern tables whose keys are /pattern/flags (regexp_table(5), pcre_table(5)).
+DELIMITED_TYPES = ("regexp", "pcre")
+# Whitespace as Postfix's ISSPACE() sees it (C locale).
+_SPACE = " \t\n\v\f\r"
 
 HEADER = (
     "# {marker}\n"
@@ -64,6 +71,38 @@ def is_fixed(table_type):
 def fold(key, table_type):
     """The key as Postfix stores and looks it up (fixed-string tables fold case)."""
     return key.lower() if is_fixed(table_type) else key
+
+
+def _check_type(table_type):
+    if table_type not in SUPPORTED_TYPES:
+        raise LookupTableError("type %r is not supported (one of: %s)" % (table_type, ", ".join(SUPPORTED_TYPES)))
+
+
+def _all_index_suffixes():
+    """Every index suffix postmap can create, each once, in a fixed order."""
+    suffixes = []
+    for group in INDEX_SUFFIXES.values():
+        suffixes.extend(s for s in group if s not in suffixes)
+    return suffixes
+
+
+def index_files(path, table_type):
+    """The index files postmap builds for the source `path` of `table_type` ([] for unindexed types)."""
+    _check_type(table_type)
+    return [path + suffix for suffix in INDEX_SUFFIXES.get(table_type, ())]
+
+
+def stale_index_files(path, table_type):
+    """The index files of the OTHER indexed types for the source `path`.
+
+    What an earlier type of the same table may have left behind: for
+    ``/etc/postfix/virtual`` as ``hash`` these are ``virtual.lmdb``,
+    ``virtual.cdb``, ``virtual.dir`` and ``virtual.pag`` (not ``virtual.db``,
+    which hash itself uses, as btree does). For an unindexed type (texthash,
+    regexp, pcre, cidr) every index file is stale.
+    """
+    own = set(index_files(path, table_type))
+    return [path + suffix for suffix in _all_index_suffixes() if path + suffix not in own]
 
 
 # ---------------------------------------------------------------- input
@@ -129,8 +168,11 @@ def detect_format(name, head):
     return "postmap"
 
 
-def parse_data(text, fmt="auto", name="src"):
-    """Parse a data file (postmap, csv or json) into [(key, value, state)]."""
+def parse_data(text, fmt="auto", name="src", table_type=None):
+    """Parse a data file (postmap, csv or json) into [(key, value, state)].
+
+    `table_type` tells how postmap-format lines are split (see parse_source).
+    """
     if fmt == "auto":
         fmt = detect_format(name, text[:64])
     if fmt == "json":
@@ -150,55 +192,96 @@ def parse_data(text, fmt="auto", name="src"):
             result.append((row[0].strip(), ", ".join(values), "present"))
         return result
     if fmt == "postmap":
-        return [(k, v, "present") for k, v in parse_source(text)]
+        return [(k, v, "present") for k, v in parse_source(text, table_type)]
     raise LookupTableError("unknown format %r (auto, postmap, csv or json)" % fmt)
 
 
-def parse_source(text):
+def parse_source(text, table_type=None):
     """Parse a Postfix table source the way postmap reads it: [(key, value)].
 
     Blank lines and lines starting with # are ignored; a line starting with
-    whitespace continues the previous logical line.
+    whitespace continues the previous logical line. In a regexp or pcre
+    table the key is the pattern with its delimiters and flags, which may
+    contain whitespace (``/^Subject: .*buy now/i REJECT``), as in
+    regexp_table(5) and pcre_table(5); in other tables it ends at the first
+    whitespace.
     """
-    pairs = []
+    logical = []
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if line[0] in " \t":
-            if pairs:
-                key, value = pairs[-1]
-                pairs[-1] = (key, (value + " " + line.strip()).strip())
+            if logical:
+                logical[-1] = logical[-1].rstrip(_SPACE) + " " + line.strip(_SPACE)
             continue
-        parts = line.split(None, 1)
-        pairs.append((parts[0], parts[1].strip() if len(parts) > 1 else ""))
-    return pairs
+        logical.append(line)
+    return [split_line(line, table_type) for line in logical]
+
+
+def pattern_end(text):
+    """The index just past the ``[!...]/pattern/flags`` at the start of `text`, or None.
+
+    Follows Postfix's parser (dict_regexp.c, dict_pcre.c): any number of
+    ``!``, optional whitespace, a delimiter character, the pattern up to the
+    next unescaped delimiter (a backslash escapes the next character), then
+    flag characters up to whitespace. None when the pattern is not closed.
+    """
+    i, n = 0, len(text)
+    while i < n and text[i] == "!":
+        i += 1
+    while i < n and text[i] in _SPACE:
+        i += 1
+    if i >= n:
+        return None
+    delim = text[i]
+    i += 1
+    while i < n and text[i] != delim:
+        i += 2 if text[i] == "\\" else 1
+    if i >= n:
+        return None
+    i += 1
+    while i < n and text[i] not in _SPACE:
+        i += 1
+    return i
+
+
+def split_line(line, table_type=None):
+    """(key, value) of one logical source line of a table of `table_type`."""
+    if table_type in DELIMITED_TYPES and not line[:1].isalnum():  # if/endif lines start with a letter
+        end = pattern_end(line)
+        if end is not None:
+            return line[:end], line[end:].strip(_SPACE)
+    parts = line.split(None, 1)
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""
 
 
 # ----------------------------------------------------------- validation
 
-_PATTERN_DELIM = re.compile(r"^(!?)(\S)")
+_PATTERN_DELIM = re.compile(r"^(!*)(\S)")
 
 
 def _check_pattern_key(key, table_type):
-    if table_type == "cidr":
-        return
     match = _PATTERN_DELIM.match(key)
     delim = match.group(2) if match else ""
     if not delim or delim.isalnum() or delim in "\\":
         raise LookupTableError("key %r: a %s pattern must be written /pattern/flags" % (key, table_type))
-    body = key[len(match.group(1)):]
-    if body.count(delim) < 2:
+    end = pattern_end(key)
+    if end is None:
         raise LookupTableError("key %r: the %s pattern is not closed with %r" % (key, table_type, delim))
+    if end != len(key):
+        raise LookupTableError("key %r: %r after the %s pattern's flags would be read as the start of the value"
+                               % (key, key[end:], table_type))
+    if "\t" in key:
+        raise LookupTableError("key %r contains a TAB character; match it with [[:blank:]] or \\t (pcre)" % key)
 
 
-def validate(items, table_type, check_network=None):
+def validate(items, table_type):
     """Check requested entries; raise LookupTableError naming the first bad one.
 
-    check_network(key) validates a cidr key (raises ValueError); the control
-    node passes a netaddr-based check, the host an ipaddress-based one.
+    The same checks run on the control node (action plugin) and on the host
+    (module); cidr keys are checked by _networks.cidr_key.
     """
-    if table_type not in SUPPORTED_TYPES:
-        raise LookupTableError("type %r is not supported (one of: %s)" % (table_type, ", ".join(SUPPORTED_TYPES)))
+    _check_type(table_type)
     seen = {}
     for key, value, state in items:
         if key == "" or not key.strip():
@@ -207,17 +290,15 @@ def validate(items, table_type, check_network=None):
             raise LookupTableError("key %r contains a newline" % key)
         if key.startswith("#"):
             raise LookupTableError("key %r starts with '#', which Postfix reads as a comment" % key)
-        if is_ordered(table_type):
-            if table_type == "cidr" and re.search(r"\s", key):
-                raise LookupTableError("key %r contains whitespace" % key)
+        if table_type in DELIMITED_TYPES:
             _check_pattern_key(key, table_type)
-            if table_type == "cidr" and check_network is not None:
-                try:
-                    check_network(key)
-                except ValueError as exc:
-                    raise LookupTableError("key %r is not a valid CIDR network: %s" % (key, exc))
         elif re.search(r"\s", key):
             raise LookupTableError("key %r contains whitespace" % key)
+        elif table_type == "cidr":
+            try:
+                cidr_key(key)
+            except NetworkError as exc:
+                raise LookupTableError("key %s" % exc)
         if state == "present":
             if value is None:
                 raise LookupTableError("entry %r has no value" % key)
@@ -232,13 +313,6 @@ def validate(items, table_type, check_network=None):
         if folded in seen and seen[folded] == key:
             raise LookupTableError("key %r is given twice" % key)
         seen[folded] = key
-
-
-def check_network_stdlib(key):
-    """cidr key check with the standard library (used on the managed host)."""
-    import ipaddress  # pylint: disable=import-outside-toplevel
-
-    ipaddress.ip_network(key.strip("[]").replace("]/", "/"), strict=True)
 
 
 # -------------------------------------------------------------- planning
@@ -342,7 +416,7 @@ def source_lines(text, table_type):
         lines = canonical_lines(strip_header(text), table_type)
         if lines is not None:
             return lines
-    lines = ["%s\t%s" % (fold(k, table_type), v) for k, v in parse_source(text)]
+    lines = ["%s\t%s" % (fold(k, table_type), v) for k, v in parse_source(text, table_type)]
     if is_fixed(table_type):
         lines.sort()
     return lines

@@ -20,12 +20,24 @@ description:
     Postfix, C(postmap -q)) always see either the old or the new table, never a missing or empty one.
   - For a small change to a big lmdb/hash/btree table (at most 1% of at least 10,000 entries) the index is updated
     in place with C(postmap -i -r) and C(postmap -d) instead, which is much faster (see bench/README.md).
+  - The index files (C(.lmdb), C(.db), C(.cdb), C(.dir)/C(.pag)) always carry the source's owner, group and mode,
+    so a secret table does not leak through its index. This is checked on every run, also when nothing else
+    changed, and fixed (the task reports a change and lists the files in RV(index_fixed)). New sources and indexes
+    are made in a private (C(0700)) temporary directory next to the source, given their final owner, group and mode
+    there (C(postmap) runs with umask C(077)) and renamed into place, so no table file ever has other attributes at
+    any path. No temporary file or directory is left behind, after success or failure.
   - If postmap fails, the previous source is kept (or put back) and the module fails with postmap's stderr, so the
     source and the indexed table never disagree.
   - Every entry is validated before anything is written; bad input fails naming the offending key and changes nothing.
   - Pattern tables (regexp, pcre, cidr) keep the given order (the lookup order); their syntax is checked with the
     real C(postmap) before the table is swapped in. Fixed-string tables are written sorted, keys folded to lower
     case as Postfix folds them.
+  - A regexp or pcre key is C(/pattern/flags) (any non-alphanumerical delimiter, optional leading C(!)) and may contain
+    spaces (C(/^From .* lottery winner/)); an existing source is read the way Postfix reads it (regexp_table(5),
+    pcre_table(5)), so O(exclusive=false) keeps such keys intact. A key with text after the pattern's flags, or with
+    a TAB character, is refused.
+  - cidr keys are an address or C(address/prefix) without host bits; an entry with host bits set is refused naming
+    the network and the host it may have meant.
   - The entries travel to the host in a file (the action plugin transfers it), never as module arguments, so large
     tables avoid Ansible's per-variable cost and O(hide_values) keeps values out of logs.
   - A data file of C(key<TAB>value) lines with lower-case ASCII keys (no comments or continuation lines) is read
@@ -39,12 +51,13 @@ attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: Reports what would change (counts, diff, whether postmap would run) and writes nothing.
+    details: Reports what would change (counts, diff, whether postmap would run, which index files would get the
+      source's owner, group and mode) and writes nothing.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The whole before/after text for tables up to 2000 lines; above that a summary of added, removed and
-      changed keys with a bounded sample.
+      changed keys with a bounded sample. Index files whose attributes are fixed add one entry each.
   action:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
@@ -93,14 +106,15 @@ options:
   hide_values:
     description:
       - Keep values out of the diff and the returned data (for secret tables such as sasl_passwd). Keys are shown.
-      - When the table is created and O(mode) is not given, it is created with mode C(0600).
+      - When the table is created and O(mode) is not given, it is created with mode C(0600). The mode of an existing
+        table is kept unless O(mode) is given; its index files always get the source's mode.
     type: bool
     default: false
 notes:
   - A change to an indexed table is picked up by Postfix by itself. regexp, pcre, cidr and texthash tables are read
     at process start, so roles notify a reload when such a table changes.
 seealso:
-  - module: vhosting.postfix.lookup
+  - module: vhosting.postfix.lookup_info
   - module: vhosting.postfix.postconf
 """
 
@@ -148,9 +162,20 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed:
-  description: Whether the source or the index changed (or would change in check mode).
+  description:
+    - Whether the source or the index changed (or would change in check mode), content or attributes (owner, group,
+      mode).
   type: bool
   returned: always
+index_fixed:
+  description:
+    - The existing index files whose owner, group or mode differed from the source's and were set to the source's
+      (in check mode, would be). Empty when they matched or the index was rebuilt anyway. With diff mode each
+      appears in the diff as C(owner=UID group=GID mode=MODE) before and after.
+  type: list
+  elements: str
+  returned: always
+  sample: [/etc/postfix/sasl_passwd.lmdb]
 rebuilt:
   description: Whether postmap ran (or would run in check mode) on the index, fully or incrementally.
   type: bool
@@ -205,6 +230,8 @@ stderr:
 """
 
 import os
+import shutil
+import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -212,13 +239,12 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import (
     DIFF_LINE_LIMIT,
-    INDEX_SUFFIXES,
     LookupTableError,
     canonical_lines,
-    check_network_stdlib,
     detect_format,
     diff_lines,
     diff_text_lines,
+    index_files,
     is_ordered,
     lines_to_pairs,
     normalise_entries,
@@ -232,6 +258,10 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
     validate,
 )
 
+# postmap creates the index files under this umask: nobody but the owner can
+# read them before they get the source's mode.
+POSTMAP_UMASK = 0o077
+
 
 class PostmapError(Exception):
     def __init__(self, cmd, rc, stdout, stderr, msg):
@@ -239,15 +269,32 @@ class PostmapError(Exception):
         self.cmd, self.rc, self.stdout, self.stderr, self.msg = cmd, rc, stdout, stderr, msg
 
 
+def attributes(path):
+    """(uid, gid, mode) of a file."""
+    st = os.stat(path)
+    return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
+
+
+def show_attributes(attrs):
+    return "owner=%d group=%d mode=%04o\n" % attrs
+
+
 class Table(object):
-    """The table on the host: its source, its index files, and postmap."""
+    """The table on the host: its source, its index files, and postmap.
+
+    Every new source and index is made in a private (0700) directory next to
+    the source, on the same filesystem, gets the final owner, group and mode
+    there, and is renamed into place: no reader and no other user ever sees
+    a table file with other attributes than the source's, at any path.
+    """
 
     def __init__(self, module, path, table_type):
         self.module = module
         self.path = path
         self.type = table_type
-        self.suffixes = INDEX_SUFFIXES.get(table_type, ())
+        self.suffixes = [name[len(path):] for name in index_files(path, table_type)]
         self.postmap = module.get_bin_path("postmap", required=True)
+        self.workspaces = []
 
     def read(self):
         try:
@@ -269,28 +316,63 @@ class Table(object):
 
     def run(self, args, data=None, what="postmap", ok_rcs=(0,)):
         cmd = [self.postmap] + args
-        rc, out, err = self.module.run_command(cmd, data=data, binary_data=True, environ_update={"LC_ALL": "C"})
+        rc, out, err = self.module.run_command(cmd, data=data, binary_data=True, environ_update={"LC_ALL": "C"},
+                                               umask=POSTMAP_UMASK)
         if rc not in ok_rcs:
             raise PostmapError(cmd, rc, out, err, "%s failed (rc=%d): %s" % (what, rc, err.strip() or out.strip()))
         return out, err
 
-    def temp_source(self, text, mode, owner_uid, group_gid):
-        """Write text to a temporary file next to the source, with the final mode and owner."""
+    def workspace(self, uid):
+        """A new private directory next to the source, writable by `uid` (postmap runs as the source's owner)."""
         directory = os.path.dirname(self.path) or "."
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(self.path), suffix=".vhtmp", dir=directory)
+        tmpdir = tempfile.mkdtemp(prefix=".%s." % os.path.basename(self.path), suffix=".vhtmp", dir=directory)
+        self.workspaces.append(tmpdir)
+        if uid is not None and uid != os.geteuid():
+            os.chown(tmpdir, uid, -1)
+        return tmpdir
+
+    def temp_source(self, text, mode, uid, gid):
+        """Write text to a temporary source in a new private directory, with the final mode, owner and group.
+
+        uid/gid None: as a new file in the source's directory gets them.
+        """
+        tmp = os.path.join(self.workspace(uid), os.path.basename(self.path))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write(text)
+        if uid is not None or gid is not None:
+            os.chown(tmp, -1 if uid is None else uid, -1 if gid is None else gid)
         os.chmod(tmp, mode)
-        if owner_uid is not None or group_gid is not None:
-            os.chown(tmp, -1 if owner_uid is None else owner_uid, -1 if group_gid is None else group_gid)
         return tmp
 
-    def remove_temp(self, tmp):
-        for name in [tmp] + [tmp + s for s in self.suffixes]:
+    def cleanup(self):
+        """Remove every temporary directory (after success or failure)."""
+        while self.workspaces:
+            shutil.rmtree(self.workspaces.pop(), ignore_errors=True)
+
+    def index_mismatches(self, source, want=None):
+        """[(index file, its attributes)] of the existing index files of `source` whose owner, group or mode
+        differ from `want` (default: the source's own)."""
+        want = want or attributes(source)
+        found = []
+        for suffix in self.suffixes:
             try:
-                os.unlink(name)
+                have = attributes(source + suffix)
             except OSError:
-                pass
+                continue
+            if have != want:
+                found.append((source + suffix, have))
+        return found
+
+    def match_index(self, source, want=None):
+        """Give the index files of `source` the owner, group and mode of the source (or `want`);
+        return [(index file, previous attributes)] of those that differed."""
+        want = want or attributes(source)
+        fixed = self.index_mismatches(source, want)
+        for name, _have in fixed:
+            os.chown(name, want[0], want[1])
+            os.chmod(name, want[2])
+        return fixed
 
     def check_patterns(self, tmp, first_line, pairs):
         """Let postmap parse a pattern table; fail naming the key of any line it rejects."""
@@ -312,20 +394,44 @@ class Table(object):
         raise LookupTableError("Postfix rejects the %s table: %s" % (self.type, " / ".join(problems)))
 
     def build_index(self, tmp):
-        """postmap the temporary source (the index appears next to it)."""
+        """postmap the temporary source (the index appears next to it), then give the index the source's
+        owner, group and mode, still inside the private directory."""
         self.run(["%s:%s" % (self.type, tmp)])
+        self.match_index(tmp)
 
     def swap_in(self, tmp, with_index=True, with_source=True):
-        """Rename the index files first, then the source (so the source is never newer than its index)."""
+        """Rename the index files first, then the source (so the source is never newer than its index).
+
+        Plain renames within the filesystem: each file keeps the attributes
+        it was given in the private directory, and its mtime.
+        """
         if with_index:
             for suffix in self.suffixes:
                 os.rename(tmp + suffix, self.path + suffix)
         if with_source:
-            written = os.stat(tmp).st_mtime_ns
-            self.module.atomic_move(tmp, self.path, unsafe_writes=False)
-            # atomic_move stamps the file with the current time; give the source back the
-            # time it was written, which is older than its index (Postfix compares the two).
-            os.utime(self.path, ns=(written, written))
+            os.rename(tmp, self.path)
+
+
+def final_mode(module, mode, path_stat, hide):
+    """The mode the source (and so its index) ends with: O(mode), else the current one, else the default."""
+    default = 0o600 if hide else 0o644
+    current = default if path_stat is None else stat.S_IMODE(path_stat.st_mode)
+    if mode is None:
+        return current
+    if isinstance(mode, int):
+        result = mode
+    else:
+        try:
+            result = int(str(mode), 8)
+        except ValueError:
+            base = path_stat if path_stat is not None else os.stat_result((stat.S_IFREG | default,) + (0,) * 9)
+            try:
+                result = module._symbolic_mode_to_octal(base, str(mode))
+            except Exception as exc:  # pylint: disable=broad-except
+                module.fail_json(msg="mode %r must be in octal or symbolic form: %s" % (mode, to_native(exc)))
+    if result != stat.S_IMODE(result):
+        module.fail_json(msg="mode %r: only permission bits are allowed" % (mode,))
+    return result
 
 
 def main():
@@ -358,10 +464,11 @@ def main():
         table_type = out.strip()
 
     result = dict(changed=False, rebuilt=False, incremental=False, table="%s:%s" % (table_type, path), type=table_type,
-                  entries=0, added=0, removed=0, modified=0)
+                  entries=0, added=0, removed=0, modified=0, index_fixed=[])
     lines = None
     items = None
     try:
+        validate([], table_type)
         if params["src"] is not None:
             with open(params["src"], "r", encoding="utf-8", errors="surrogateescape") as handle:
                 text = handle.read()
@@ -372,12 +479,12 @@ def main():
                 # Fast path: a canonical postmap-format file needs no per-entry work.
                 lines = canonical_lines(text, table_type)
             if lines is None:
-                items = parse_data(text, fmt, os.path.basename(params["src"]))
+                items = parse_data(text, fmt, os.path.basename(params["src"]), table_type)
             del text
         else:
             items = normalise_entries(params["entries"])
         if items is not None:
-            validate(items, table_type, check_network_stdlib)
+            validate(items, table_type)
     except (LookupTableError, IOError, OSError) as exc:
         module.fail_json(msg="%s: %s" % (path, to_native(exc)), **result)
 
@@ -409,30 +516,28 @@ def main():
     incremental = (content_changed and before_text is not None and not table.index_stale()
                    and use_incremental(table_type, len(lines), changes))
 
+    diffs = []
     if module._diff and content_changed:
         if len(lines) + len(current) <= DIFF_LINE_LIMIT:
-            result["diff"] = dict(
+            diffs.append(dict(
                 before="" if before_text is None else diff_text_lines(current, table_type, hide),
                 after=diff_text_lines(lines, table_type, hide),
-                before_header=path, after_header=path)
+                before_header=path, after_header=path))
         else:
-            result["diff"] = dict(
+            diffs.append(dict(
                 before="", after=summarise_lines(added, removed, modified, current, lines, hide),
                 before_header="%s (%d entries)" % (path, len(current)),
-                after_header="%s (%d entries; summary)" % (path, len(lines)))
+                after_header="%s (%d entries; summary)" % (path, len(lines))))
 
+    # The source's final attributes; its index files always carry the same.
     file_args = module.load_file_common_arguments(params)
-    mode = file_args.get("mode")
-    if before_text is not None:
-        final_mode = os.stat(path).st_mode & 0o7777
-    else:
-        final_mode = 0o600 if hide else 0o644
-    if isinstance(mode, int):
-        final_mode = mode
-    elif mode is not None and str(mode).isdigit():
-        final_mode = int(str(mode), 8)
-    uid = None if file_args.get("owner") is None else _uid(module, file_args["owner"])
-    gid = None if file_args.get("group") is None else _gid(module, file_args["group"])
+    source_stat = os.stat(path) if before_text is not None else None
+    mode = final_mode(module, file_args.get("mode"), source_stat, hide)
+    uid = _uid(module, file_args["owner"]) if file_args.get("owner") is not None else None
+    gid = _gid(module, file_args["group"]) if file_args.get("group") is not None else None
+    if source_stat is not None:
+        uid = source_stat.st_uid if uid is None else uid
+        gid = source_stat.st_gid if gid is None else gid
 
     needs_index = bool(table.suffixes) and (content_changed or stale)
     result["rebuilt"] = needs_index
@@ -440,35 +545,35 @@ def main():
     result["changed"] = content_changed or stale
 
     if module.check_mode:
-        if before_text is not None:
+        if source_stat is not None:
             result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
+            if not needs_index:
+                mismatched = table.index_mismatches(path, (uid, gid, mode))
+                _report_index(result, diffs, mismatched, (uid, gid, mode))
+        if diffs:
+            result["diff"] = diffs if len(diffs) > 1 else diffs[0]
         module.exit_json(**result)
 
-    tmp = None
     try:
         if content_changed:
             if params["backup"] and before_text is not None:
                 result["backup_file"] = module.backup_local(path)
-            tmp = table.temp_source(after_text, final_mode, uid, gid)
+            tmp = table.temp_source(after_text, mode, uid, gid)
             if is_ordered(table_type):
                 table.check_patterns(tmp, first_line, lines_to_pairs(lines))
             if incremental:
-                _update_in_place(table, tmp, before_text, removed, upserts)
+                _update_in_place(table, tmp, before_text, removed, upserts, (mode, uid, gid))
             else:
                 if table.suffixes:
                     table.build_index(tmp)
                 table.swap_in(tmp, with_index=bool(table.suffixes))
-            tmp = None
-            # atomic_move gives a new file default permissions: set the intended ones.
-            os.chmod(path, final_mode)
-            if uid is not None or gid is not None:
-                os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
         elif stale:
-            tmp = table.temp_source(before_text, os.stat(path).st_mode & 0o7777, None, None)
+            tmp = table.temp_source(before_text, mode, uid, gid)
             table.build_index(tmp)
             table.swap_in(tmp, with_index=True, with_source=False)
-            table.remove_temp(tmp)
-            tmp = None
+        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
+        # Checked and fixed on every run, whatever else happened.
+        _report_index(result, diffs, table.match_index(path), attributes(path))
     except LookupTableError as exc:
         result.update(changed=False, rebuilt=False, incremental=False)
         module.fail_json(msg="%s: %s" % (path, to_native(exc)), **result)
@@ -476,24 +581,40 @@ def main():
         result.update(changed=False, rebuilt=False, incremental=False, cmd=exc.cmd, rc=exc.rc,
                       stdout=to_native(exc.stdout), stderr=to_native(exc.stderr))
         module.fail_json(msg="%s: %s; the previous table is unchanged" % (path, exc.msg), **result)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="%s: %s" % (path, to_native(exc)), **result)
     finally:
-        if tmp is not None:
-            table.remove_temp(tmp)
+        table.cleanup()
 
-    result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
+    if diffs:
+        result["diff"] = diffs if len(diffs) > 1 else diffs[0]
     module.exit_json(**result)
 
 
-def _update_in_place(table, tmp, before_text, removed, upserts):
+def _report_index(result, diffs, mismatched, want):
+    """Record index files whose owner, group or mode differ (differed) from the source's."""
+    if not mismatched:
+        return
+    result["changed"] = True
+    result["index_fixed"] = [name for name, _have in mismatched]
+    for name, have in mismatched:
+        diffs.append(dict(before=show_attributes(have), after=show_attributes(want),
+                          before_header="%s (attributes)" % name, after_header="%s (attributes)" % name))
+
+
+def _update_in_place(table, tmp, before_text, removed, upserts, attrs):
     """Swap in the new source, then apply the difference to the index with postmap -d / -i.
 
     Readers see the old index until postmap -d commits the removals, then
     postmap -i commits the additions and changes: each step is one
     transaction of the index, the same states that Postfix's own incremental
     updates (postmap -i, the verify and postscreen caches) go through.
+    The index gets the new source's owner, group and mode before it receives
+    new content (postmap runs as the source's owner), and again after.
     If postmap fails, the old source is put back and the index rebuilt from it,
     so the source and the index agree again.
     """
+    table.match_index(table.path, attributes(tmp))
     table.swap_in(tmp, with_index=False)
     target = "%s:%s" % (table.type, table.path)
     try:
@@ -503,10 +624,12 @@ def _update_in_place(table, tmp, before_text, removed, upserts):
         if upserts:
             table.run(["-i", "-r", target], data=("\n".join(upserts) + "\n").encode("utf-8", "surrogateescape"))
     except PostmapError:
-        restore = table.temp_source(before_text, os.stat(table.path).st_mode & 0o7777, None, None)
+        mode, uid, gid = attrs
+        restore = table.temp_source(before_text, mode, uid, gid)
         table.build_index(restore)
         table.swap_in(restore)
         raise
+    table.match_index(table.path)
     # The in-place update leaves the index newer than the source, as Postfix expects.
 
 

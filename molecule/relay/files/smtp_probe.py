@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Test helper of the molecule "relay" scenario (copied to a client host).
 # Reads a JSON list of probes {id, server, sender, rcpt, subject} on stdin;
 # for each, opens its own SMTP session, sends MAIL FROM and the RCPT TO

@@ -3,14 +3,18 @@ import pytest
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import (
     HIDDEN,
     LookupTableError,
-    check_network_stdlib,
     detect_format,
+    index_files,
     normalise_entries,
     parse_data,
     parse_source,
+    pattern_end,
     plan,
     render,
     diff_lines,
+    source_lines,
+    split_line,
+    stale_index_files,
     summarise_lines,
     use_incremental,
     validate,
@@ -58,14 +62,21 @@ def test_bad_entries_name_the_item(entries, message):
         ("regexp", {"no-delimiters": "x"}, "a regexp pattern must be written /pattern/flags"),
         ("regexp", {"^no-delimiters$": "x"}, "the regexp pattern is not closed with '^'"),
         ("pcre", {"/unclosed": "x"}, "the pcre pattern is not closed with '/'"),
-        ("cidr", {"10.0.0.0/33": "OK"}, "key '10.0.0.0/33' is not a valid CIDR network"),
-        ("cidr", {"10.0.0.1/8": "OK"}, "key '10.0.0.1/8' is not a valid CIDR network"),
+        ("cidr", {"10.0.0.0/33": "OK"},
+         "key '10.0.0.0/33' is not a valid IP address or CIDR network (prefix length 33 is longer than 32)"),
+        ("cidr", {"10.0.0.1/8": "OK"}, "key '10.0.0.1/8' has host bits set; did you mean 10.0.0.0/8 or the host 10.0.0.1/32?"),
+        ("cidr", {"10.0.0.0 /8": "OK"}, "key '10.0.0.0 /8' contains whitespace"),
+        ("regexp", {"/a/ b": "x"}, "key '/a/ b': ' b' after the regexp pattern's flags would be read as the start of the value"),
+        ("pcre", {"/a/i  /b/": "x"}, "key '/a/i  /b/': '  /b/' after the pcre pattern's flags"),
+        ("regexp", {"/a\\/": "x"}, "the regexp pattern is not closed with '/'"),
+        ("pcre", {"/a\tb/": "x"}, "key '/a\\tb/' contains a TAB character"),
+        ("regexp", {" /a/": "x"}, "a regexp pattern must be written /pattern/flags"),
         ("nosuch", {"k": "v"}, "type 'nosuch' is not supported"),
     ],
 )
 def test_validation_names_the_offending_key(table_type, entries, message):
     with pytest.raises(LookupTableError) as err:
-        validate(normalise_entries(entries), table_type, check_network_stdlib)
+        validate(normalise_entries(entries), table_type)
     assert message in str(err.value)
 
 
@@ -79,8 +90,8 @@ def test_same_key_twice_in_list_form():
 
 
 def test_valid_cidr_keys():
-    validate(normalise_entries({"192.0.2.0/24": "REJECT", "198.51.100.7": "OK", "2001:db8::/32": "OK"}), "cidr",
-             check_network_stdlib)
+    validate(normalise_entries({"192.0.2.0/24": "REJECT", "198.51.100.7": "OK", "2001:db8::/32": "OK",
+                                "[2001:db8:1::]/48": "OK", "0.0.0.0/0": "DUNNO"}), "cidr")
 
 
 def test_parse_source_reads_comments_and_continuation_lines():
@@ -283,3 +294,127 @@ def test_summary_of_lines_is_bounded_and_hides_values():
 
 def test_diff_text_lines_hides_values():
     assert diff_text_lines(["k\tsecret"], "lmdb", hide_values=True).endswith("k\t%s\n" % HIDDEN)
+
+
+# ------------------------------------------------ pattern tables with spaces
+
+PATTERN_SOURCE = (
+    "# Ansible managed\n"
+    "/^Subject: .*buy now/\tREJECT spam\n"
+    "!/^From: .* <a b@x>$/i  OK\n"
+    "/a\\/b c/ DUNNO\n"
+    "#/commented out/ x\n"
+    "/^X-Long: multi/\tPREPEND X-Flag: one,\n"
+    "  two\n"
+    "if /^Received:/\n"
+    "/from mx/ WARN\n"
+    "endif\n"
+)
+
+
+@pytest.mark.parametrize("table_type", ["regexp", "pcre"])
+def test_pattern_keys_with_spaces_are_read_like_postfix(table_type):
+    assert parse_source(PATTERN_SOURCE, table_type) == [
+        ("/^Subject: .*buy now/", "REJECT spam"),
+        ("!/^From: .* <a b@x>$/i", "OK"),
+        ("/a\\/b c/", "DUNNO"),  # an escaped delimiter does not end the pattern
+        ("/^X-Long: multi/", "PREPEND X-Flag: one, two"),
+        ("if", "/^Received:/"),  # if/endif lines start with a letter: not a pattern rule
+        ("/from mx/", "WARN"),
+        ("endif", ""),
+    ]
+
+
+def test_fixed_tables_still_split_at_the_first_blank():
+    assert parse_source("a@x b c\n", "lmdb") == [("a@x", "b c")]
+    assert parse_source("/a b/ c\n", "cidr") == [("/a", "b/ c")]
+    assert parse_source("/a b/ c\n") == [("/a", "b/ c")]
+
+
+@pytest.mark.parametrize("text, end", [
+    ("/a b/ x", 5),
+    ("/a b/ix x", 7),
+    ("!/a/ x", 4),
+    ("!! /a/ x", 6),  # Postfix skips blanks after the negation
+    ("#a b# x", 5),   # any delimiter
+    ("/a\\/b/ x", 6),
+    ("/a b/", 5),
+    ("/unclosed x", None),
+    ("/a\\/", None),
+    ("!", None),
+])
+def test_pattern_end(text, end):
+    assert pattern_end(text) == end
+
+
+def test_unclosed_pattern_in_a_source_falls_back_to_the_first_blank():
+    assert split_line("/unclosed x y", "regexp") == ("/unclosed", "x y")
+
+
+@pytest.mark.parametrize("table_type", ["regexp", "pcre"])
+def test_non_exclusive_update_of_a_pattern_table_with_spaces_round_trips(table_type):
+    """Read the current file, manage two keys, render: exactly the intended lines, no duplicate."""
+    first = normalise_entries([
+        {"key": "/^Subject: .*buy now/", "value": "REJECT spam"},
+        {"key": "/^From: .*lottery winner/i", "value": "DISCARD"},
+    ])
+    validate(first, table_type)
+    text = render(plan([], first, table_type)[0], table_type)[0]
+    update = normalise_entries([
+        {"key": "/^Subject: .*buy now/", "value": "REJECT spam, really"},
+        {"key": "/^Subject: free money/", "value": "HOLD"},
+    ])
+    validate(update, table_type)
+    current = parse_source(text, table_type)
+    desired, added, removed, modified = plan(current, update, table_type, exclusive=False)
+    assert desired == [
+        ("/^Subject: .*buy now/", "REJECT spam, really"),
+        ("/^From: .*lottery winner/i", "DISCARD"),
+        ("/^Subject: free money/", "HOLD"),
+    ]
+    assert (added, removed, modified) == (["/^Subject: free money/"], [], ["/^Subject: .*buy now/"])
+    again = render(desired, table_type)[0]
+    assert plan(parse_source(again, table_type), update, table_type, exclusive=False)[1:] == ([], [], [])
+    assert source_lines(again, table_type) == ["%s\t%s" % kv for kv in desired]
+
+
+def test_pattern_data_file_in_postmap_format_keeps_spaces():
+    assert parse_data("/^Subject: a b/ REJECT x\n", "postmap", table_type="pcre") == [
+        ("/^Subject: a b/", "REJECT x", "present")]
+
+
+# ---------------------------------------------------------- index files
+
+def test_index_files_of_each_type():
+    assert index_files("/etc/postfix/virtual", "lmdb") == ["/etc/postfix/virtual.lmdb"]
+    assert index_files("/etc/postfix/virtual", "hash") == ["/etc/postfix/virtual.db"]
+    assert index_files("/etc/postfix/virtual", "btree") == ["/etc/postfix/virtual.db"]
+    assert index_files("/etc/postfix/virtual", "cdb") == ["/etc/postfix/virtual.cdb"]
+    assert index_files("/etc/postfix/virtual", "dbm") == ["/etc/postfix/virtual.dir", "/etc/postfix/virtual.pag"]
+    assert index_files("/etc/postfix/virtual", "sdbm") == ["/etc/postfix/virtual.dir", "/etc/postfix/virtual.pag"]
+    for unindexed in ("texthash", "regexp", "pcre", "cidr"):
+        assert index_files("/etc/postfix/virtual", unindexed) == []
+
+
+@pytest.mark.parametrize("table_type, stale", [
+    ("lmdb", [".db", ".cdb", ".dir", ".pag"]),
+    ("hash", [".lmdb", ".cdb", ".dir", ".pag"]),
+    ("btree", [".lmdb", ".cdb", ".dir", ".pag"]),
+    ("cdb", [".lmdb", ".db", ".dir", ".pag"]),
+    ("dbm", [".lmdb", ".db", ".cdb"]),
+    ("sdbm", [".lmdb", ".db", ".cdb"]),
+    ("texthash", [".lmdb", ".db", ".cdb", ".dir", ".pag"]),
+    ("regexp", [".lmdb", ".db", ".cdb", ".dir", ".pag"]),
+    ("cidr", [".lmdb", ".db", ".cdb", ".dir", ".pag"]),
+])
+def test_stale_index_files_are_those_of_the_other_types(table_type, stale):
+    path = "/etc/postfix/virtual"
+    assert stale_index_files(path, table_type) == [path + s for s in stale]
+    assert not set(stale_index_files(path, table_type)) & set(index_files(path, table_type))
+
+
+def test_index_helpers_refuse_unknown_types():
+    with pytest.raises(LookupTableError, match="type 'mysql' is not supported"):
+        stale_index_files("/etc/postfix/virtual", "mysql")
+    with pytest.raises(LookupTableError, match="type 'mysql' is not supported"):
+        index_files("/etc/postfix/virtual", "mysql")

@@ -16,10 +16,17 @@ from ansible_collections.vhosting.postfix.plugins.modules import lookup_table
 
 FAKE_POSTMAP = """#!/bin/sh
 echo "$@" >> "{log}"
-if [ -e "{fail}" ]; then echo "postmap: fatal: disk full" >&2; exit 1; fi
 for last; do :; done
 src="${{last#*:}}"
-if [ "$1" = "-q" ]; then exit 1; fi
+# What postmap sees: umask, the mode of the source's directory, the source's and (in place) the index's mode.
+printf '%s %s %s %s %s\\n' "$1" "$(umask)" "$(stat -c %a "$(dirname "$src")")" "$(stat -c %a "$src")" \\
+  "$(stat -c %a "$src.lmdb" 2>/dev/null || echo none)" >> "{log}.seen"
+if [ -e "{fail}" ]; then echo "postmap: fatal: disk full" >&2; exit 1; fi
+if [ "$1" = "-q" ]; then
+  bad=$(grep -n BADPATTERN "$src" | cut -d: -f1)
+  if [ -n "$bad" ]; then echo "postmap: warning: $src, line $bad: bad pattern" >&2; fi
+  exit 1
+fi
 if [ "$1" = "-i" ] || [ "$1" = "-d" ]; then cat >> "$src.lmdb"; exit 0; fi
 cp "$src" "$src.lmdb"
 """
@@ -50,6 +57,17 @@ def run(host, capsys, **args):
 def postmap_calls(host):
     log = host / "postmap.log"
     return log.read_text().splitlines() if log.exists() else []
+
+
+def postmap_seen(host):
+    """[(first argument, umask, directory mode, source mode, index mode)] of each postmap run."""
+    log = host / "postmap.log.seen"
+    return [tuple(line.split()) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def attrs(path):
+    st = os.stat(path)
+    return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
 
 
 def test_create_then_no_change_runs_postmap_once(host, capsys):
@@ -170,3 +188,140 @@ def test_action_plugin_ships_plain_entries_as_postmap_lines(items, plain):
     if plain:
         text = "".join("%s\t%s\n" % (k, v) for k, v, _s in items)
         assert parse_data(text, "postmap") == items
+
+
+# ------------------------------------------------- index attributes (secrets)
+
+def test_a_table_turning_secret_takes_its_index_with_it(host, capsys):
+    """0644, then mode 0600 + hide_values with the same entries: source and index 0600, same owner and group."""
+    source, index = host / "etc" / "virtual", host / "etc" / "virtual.lmdb"
+    run(host, capsys, entries={"[relay]:587": "user:pw"}, mode="0644")
+    assert attrs(source)[2] == attrs(index)[2] == 0o644
+    secret = run(host, capsys, entries={"[relay]:587": "user:pw"}, mode="0600", hide_values=True)
+    assert secret["changed"] and not secret["rebuilt"]
+    assert secret["index_fixed"] == [str(index)]
+    assert attrs(source) == attrs(index) and attrs(index)[2] == 0o600
+    again = run(host, capsys, entries={"[relay]:587": "user:pw"}, mode="0600", hide_values=True)
+    assert not again["changed"] and again["index_fixed"] == []
+
+
+def test_index_attributes_are_checked_on_every_run(host, capsys):
+    source, index = host / "etc" / "virtual", host / "etc" / "virtual.lmdb"
+    run(host, capsys, entries={"a@x": "secret"}, mode="0600")
+    os.chmod(index, 0o644)
+    checked = run(host, capsys, entries={"a@x": "secret"}, _ansible_check_mode=True, _ansible_diff=True)
+    assert checked["changed"] and checked["index_fixed"] == [str(index)] and not checked["rebuilt"]
+    assert checked["diff"]["before_header"] == "%s (attributes)" % index
+    assert checked["diff"]["before"].endswith("mode=0644\n") and checked["diff"]["after"].endswith("mode=0600\n")
+    assert attrs(index)[2] == 0o644  # check mode touches nothing
+    fixed = run(host, capsys, entries={"a@x": "secret"})
+    assert fixed["changed"] and fixed["index_fixed"] == [str(index)]
+    assert attrs(index) == attrs(source) and attrs(index)[2] == 0o600
+    assert len(postmap_calls(host)) == 1  # attributes are fixed without rebuilding
+    assert not run(host, capsys, entries={"a@x": "secret"})["changed"]
+
+
+def test_check_mode_predicts_the_index_mode_from_the_mode_option(host, capsys):
+    index = host / "etc" / "virtual.lmdb"
+    run(host, capsys, entries={"a@x": "A"}, mode="0644")
+    checked = run(host, capsys, entries={"a@x": "A"}, mode="u=rw,g=,o=", _ansible_check_mode=True)
+    assert checked["changed"] and checked["index_fixed"] == [str(index)]
+    assert attrs(index)[2] == 0o644
+    done = run(host, capsys, entries={"a@x": "A"}, mode="u=rw,g=,o=")
+    assert done["changed"] and attrs(index)[2] == 0o600 == attrs(host / "etc" / "virtual")[2]
+
+
+def test_postmap_builds_in_a_private_directory_with_umask_077(host, capsys):
+    """The temporary source and index live in a 0700 directory next to the target, with the final mode."""
+    run(host, capsys, entries={"a@x": "secret"}, mode="0640")
+    (cmd, umask, dir_mode, src_mode, _index), = postmap_seen(host)
+    assert (umask, dir_mode, src_mode) == ("0077", "700", "640")
+    assert cmd.startswith("lmdb:%s/.virtual." % (host / "etc")) and cmd.endswith("/virtual")
+    assert attrs(host / "etc" / "virtual.lmdb")[2] == 0o640
+    assert sorted(os.listdir(host / "etc")) == ["virtual", "virtual.lmdb"]
+
+
+def test_a_new_secret_index_is_never_readable_by_others(host, capsys):
+    run(host, capsys, entries={"a@x": "secret"}, hide_values=True)
+    assert attrs(host / "etc" / "virtual")[2] == attrs(host / "etc" / "virtual.lmdb")[2] == 0o600
+
+
+def test_a_stale_index_is_rebuilt_with_the_source_attributes(host, capsys):
+    source, index = host / "etc" / "virtual", host / "etc" / "virtual.lmdb"
+    run(host, capsys, entries={"a@x": "A"}, mode="0600")
+    os.unlink(index)
+    result = run(host, capsys, entries={"a@x": "A"})
+    assert result["changed"] and result["rebuilt"] and result["index_fixed"] == []
+    assert attrs(index) == attrs(source)
+    assert sorted(os.listdir(host / "etc")) == ["virtual", "virtual.lmdb"]
+
+
+def test_the_incremental_path_ends_with_the_source_attributes(host, capsys):
+    source, index = host / "etc" / "virtual", host / "etc" / "virtual.lmdb"
+    data = host / "big.txt"
+    data.write_text("".join("u%d@x\tv%d\n" % (i, i) for i in range(20000)))
+    run(host, capsys, src=str(data), format="postmap", mode="0644")
+    data.write_text("".join("u%d@x\t%s\n" % (i, "new" if i == 5 else "v%d" % i) for i in range(20000)))
+    result = run(host, capsys, src=str(data), format="postmap", mode="0600")
+    assert result["changed"] and result["incremental"]
+    # The index was already 0600 when postmap -i wrote the new value into it.
+    assert postmap_seen(host)[-1][0] == "-i" and postmap_seen(host)[-1][4] == "600"
+    assert postmap_seen(host)[-1][1] == "0077"
+    assert attrs(index) == attrs(source) and attrs(source)[2] == 0o600
+    assert sorted(os.listdir(host / "etc")) == ["virtual", "virtual.lmdb"]
+
+
+def test_no_temporary_files_after_a_rejected_pattern_table(host, capsys):
+    result = run(host, capsys, type="regexp", entries=[{"key": "/a/", "value": "x"}, {"key": "/BADPATTERN/", "value": "y"}])
+    assert result["failed"] and "key '/BADPATTERN/': Postfix rejects this regexp entry: bad pattern" in result["msg"]
+    assert os.listdir(host / "etc") == []
+
+
+def test_no_temporary_files_after_a_failed_postmap(host, capsys):
+    (host / "fail").write_text("")
+    result = run(host, capsys, entries={"a@x": "A"}, mode="0600")
+    assert result["failed"] and not result["changed"]
+    assert os.listdir(host / "etc") == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_index_follows_the_owner_and_group_of_the_source(host, capsys):
+    import pwd  # pylint: disable=import-outside-toplevel
+
+    nobody = pwd.getpwnam("nobody")
+    source, index = host / "etc" / "virtual", host / "etc" / "virtual.lmdb"
+    run(host, capsys, entries={"a@x": "A"})
+    result = run(host, capsys, entries={"a@x": "A"}, owner="nobody", group=str(nobody.pw_gid))
+    assert result["changed"] and result["index_fixed"] == [str(index)]
+    assert attrs(index) == attrs(source) and attrs(source)[:2] == (nobody.pw_uid, nobody.pw_gid)
+    changed = run(host, capsys, entries={"a@x": "B"}, owner="nobody")
+    assert changed["changed"] and changed["rebuilt"] and attrs(index) == attrs(source)
+    assert attrs(source)[0] == nobody.pw_uid
+
+
+# ------------------------------------------------ pattern tables with spaces
+
+@pytest.mark.parametrize("table_type", ["regexp", "pcre"])
+def test_non_exclusive_pattern_table_with_spaces_keeps_exactly_the_intended_lines(host, capsys, table_type):
+    path = host / "etc" / "header_checks"
+    run(host, capsys, path=str(path), type=table_type,
+        entries=[{"key": "/^Subject: .*buy now/", "value": "REJECT spam"}, {"key": "/^From: a b/i", "value": "OK"}])
+    result = run(host, capsys, path=str(path), type=table_type, exclusive=False,
+                 entries=[{"key": "/^Subject: .*buy now/", "value": "REJECT spam"},
+                          {"key": "/^Subject: free money/", "value": "HOLD"}])
+    assert result["changed"] and (result["added"], result["removed"], result["modified"]) == (1, 0, 0)
+    body = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    assert body == ["/^Subject: .*buy now/\tREJECT spam", "/^From: a b/i\tOK", "/^Subject: free money/\tHOLD"]
+    again = run(host, capsys, path=str(path), type=table_type, exclusive=False,
+                entries=[{"key": "/^Subject: .*buy now/", "value": "REJECT spam"}])
+    assert not again["changed"]
+
+
+def test_documentation_parses_and_documents_index_fixed():
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    doc = yaml.safe_load(lookup_table.DOCUMENTATION)
+    returned = yaml.safe_load(lookup_table.RETURN)
+    assert doc["module"] == "lookup_table"
+    assert {"module": "vhosting.postfix.lookup_info"} in doc["seealso"]
+    assert returned["index_fixed"]["type"] == "list" and returned["index_fixed"]["returned"] == "always"

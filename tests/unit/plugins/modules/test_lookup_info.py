@@ -1,13 +1,17 @@
 # -*- coding: utf-8 -*-
-"""The lookup module: answers of `postmap -q -` mapped to the keys, and its flow with a stand-in postmap."""
+"""The lookup_info module (formerly lookup): answers of `postmap -q -` mapped to the keys, and its flow with a stand-in postmap."""
 import json
 import os
+import pathlib
 import stat
+import subprocess
+import sys
 
 import pytest
+import yaml
 
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.vhosting.postfix.plugins.modules import lookup
+from ansible_collections.vhosting.postfix.plugins.modules import lookup_info
 
 # Answers like postmap -q - does: "key<TAB>value" for each key found, rc 1 when none is.
 FAKE_POSTMAP = """#!/bin/sh
@@ -37,17 +41,17 @@ def fake_postmap(tmp_path, monkeypatch):
 def run(capsys, **args):
     with patch_module_args(args):
         with pytest.raises(SystemExit):
-            lookup.main()
+            lookup_info.main()
     return json.loads(capsys.readouterr().out)
 
 
 def test_parse_answers_maps_values_and_missing_keys():
-    values = lookup.parse_answers(["a@x", "b@x", "c@x"], "a@x\tA, B\nc@x\tC\n")
+    values = lookup_info.parse_answers(["a@x", "b@x", "c@x"], "a@x\tA, B\nc@x\tC\n")
     assert values == {"a@x": "A, B", "b@x": None, "c@x": "C"}
 
 
 def test_parse_answers_matches_keys_that_postfix_folded():
-    assert lookup.parse_answers(["Info@X"], "info@x\tI\n") == {"Info@X": "I"}
+    assert lookup_info.parse_answers(["Info@X"], "info@x\tI\n") == {"Info@X": "I"}
 
 
 def test_all_keys_in_one_postmap_run(fake_postmap, capsys):
@@ -83,3 +87,31 @@ def test_bad_arguments(fake_postmap, capsys, args, message):
 def test_check_mode_runs_the_query(fake_postmap, capsys):
     result = run(capsys, table="lmdb:/etc/postfix/virtual", keys=["alice@example.com"], _ansible_check_mode=True)
     assert result["values"]["alice@example.com"] == "alice, bob" and not result["changed"]
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[4]
+
+
+def test_old_name_redirects_to_lookup_info_with_a_deprecation():
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+    route = runtime["plugin_routing"]["modules"]["lookup"]
+    assert route["redirect"] == "vhosting.postfix.lookup_info"
+    assert route["deprecation"]["removal_version"] == "1.0.0"
+    assert "lookup_info" in route["deprecation"]["warning_text"]
+    assert (ROOT / "plugins" / "modules" / "lookup_info.py").is_file()
+    assert not (ROOT / "plugins" / "modules" / "lookup.py").exists()
+
+
+def test_ansible_resolves_the_old_name_to_lookup_info():
+    """What a playbook using vhosting.postfix.lookup gets: the lookup_info module and a deprecation warning."""
+    collections = next(p for p in sys.path if os.path.isdir(os.path.join(p, "ansible_collections", "vhosting", "postfix")))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+               ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="1")
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+    proc = subprocess.run([ansible_doc, "-t", "module", "--json", "vhosting.postfix.lookup"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    docs = json.loads(proc.stdout)
+    (doc,) = docs.values()
+    assert doc["doc"]["module"] == "lookup_info"
+    assert "vhosting.postfix.lookup_info" in " ".join(proc.stderr.split())

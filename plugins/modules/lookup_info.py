@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 DOCUMENTATION = r"""
-module: lookup
+module: lookup_info
 short_description: Query Postfix lookup tables with postmap -q
 version_added: 0.1.0
 description:
@@ -15,6 +15,8 @@ description:
     C(pgsql:/etc/postfix/pgsql-virtual.cf), ...) with C(postmap -q), all keys in one postmap run, and returns the
     value of each key or null when the key is absent.
   - Never changes anything; for verify steps and table parity checks.
+  - Formerly called C(vhosting.postfix.lookup); that name still works (it redirects here, with a deprecation
+    warning) until version 1.0.0 of the collection.
 author:
   - vhosting.postfix maintainers (@vhosting)
 attributes:
@@ -40,7 +42,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Query the virtual alias table
-  vhosting.postfix.lookup:
+  vhosting.postfix.lookup_info:
     table: lmdb:/etc/postfix/virtual
     keys: [info@example.com, nobody@example.com]
   register: found
