@@ -12,7 +12,7 @@ vh_link_collection
 name=${VHOSTING_BENCH_CONTAINER:-vhlt-bench}
 pyenv_root=$(dirname "$(dirname "$(readlink -f "$VH_VENV/bin/python3")")")
 pyenv_root=${pyenv_root%/versions/*}
-mounts=(-v "$VH_VENV:$VH_VENV:ro" -v "$VH_ROOT:$VH_ROOT:ro" -v "$VH_STATE/collections:$VH_STATE/collections:ro")
+mounts=(-v "$VH_VENV:$VH_VENV:ro" -v "$VH_ROOT:$VH_ROOT:ro" -v "$VH_COLLECTIONS:$VH_COLLECTIONS:ro")
 case $pyenv_root in /usr|/usr/local) ;; *) mounts+=(-v "$pyenv_root:$pyenv_root:ro") ;; esac
 
 if ! podman container exists "$name"; then
@@ -28,6 +28,6 @@ podman exec "$name" bash -c '
 podman exec "$name" bash -c 'test -e /etc/postfix/main.cf || cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf'
 vh_log "running bench.py $*"
 podman exec -e PATH="$VH_VENV/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-  -e ANSIBLE_COLLECTIONS_PATH="$VH_STATE/collections" -e ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=true \
+  -e ANSIBLE_COLLECTIONS_PATH="$VH_COLLECTIONS" -e ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=true \
   -e ANSIBLE_HOME=/var/tmp/ansible-home \
   "$name" "$VH_VENV/bin/python3" "$VH_ROOT/bench/bench.py" "$@"

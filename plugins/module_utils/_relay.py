@@ -239,6 +239,28 @@ def relay_model(primaries, explicit=None, transport=None, local_domains=None, tr
         if isinstance(value, str) and value.strip() and "$" not in value:
             local.add(value.strip().rstrip(".").lower())
 
+    domains = _derived_domains(primaries)
+    domains.update(_explicit_domains(explicit))
+    for domain in sorted(domains):
+        if domain in local:
+            raise RelayError("%s: domain %s is hosted on this host itself; a host cannot be its own backup MX"
+                             % (domains[domain]["source"], domain))
+
+    relay_recipients = {}
+    for domain in sorted(domains):
+        for key in domains[domain]["recipients"]:
+            relay_recipients[key] = "OK"
+
+    return {
+        "relay_domains": sorted(domains),
+        "relay_recipients": relay_recipients,
+        "transport_map": _transport_map(domains, transport, transport_name),
+        "domains": dict(sorted(domains.items())),
+    }
+
+
+def _derived_domains(primaries):
+    """Domain -> {source, nexthop, recipients, canonical} from the primaries' own domain models."""
     domains = {}
     for primary in primaries or []:
         host = primary.get("host")
@@ -267,12 +289,17 @@ def relay_model(primaries, explicit=None, transport=None, local_domains=None, tr
                 # /etc/aliases names; the relay role reads them from the primary.
                 "canonical": model["domains"][domain]["class"] == "canonical",
             }
+    return domains
 
+
+def _explicit_domains(explicit):
+    """Domain -> {source, nexthop, recipients, canonical} from vhosting_relay__backup_domains."""
     if explicit is None:
         explicit = []
     if not isinstance(explicit, (list, tuple)):
         raise RelayError("vhosting_relay__backup_domains: expected a list, got %r" % (explicit,))
-    seen_explicit = {}
+    domains = {}
+    seen = {}
     for index, entry in enumerate(explicit):
         where = "vhosting_relay__backup_domains[%d]" % index
         if not isinstance(entry, dict):
@@ -286,10 +313,10 @@ def relay_model(primaries, explicit=None, transport=None, local_domains=None, tr
         except DomainModelError as exc:
             raise RelayError(str(exc))
         where = "%s (domain %s)" % (where, domain)
-        if domain in seen_explicit:
+        if domain in seen:
             raise RelayError("%s: the domain is already listed in vhosting_relay__backup_domains[%d]"
-                             % (where, seen_explicit[domain]))
-        seen_explicit[domain] = index
+                             % (where, seen[domain]))
+        seen[domain] = index
         if (entry.get("nexthop") is None) == (entry.get("primary") is None):
             raise RelayError("%s: give exactly one of 'nexthop' (e.g. [mx1.example.org]:25) or 'primary' "
                              "(the primary's host name)" % where)
@@ -303,12 +330,11 @@ def relay_model(primaries, explicit=None, transport=None, local_domains=None, tr
             "recipients": _recipients(domain, entry.get("recipients"), where),
             "canonical": False,
         }
+    return domains
 
-    for domain in sorted(domains):
-        if domain in local:
-            raise RelayError("%s: domain %s is hosted on this host itself; a host cannot be its own backup MX"
-                             % (domains[domain]["source"], domain))
 
+def _transport_map(domains, transport, transport_name):
+    """Transport entries: each relayed domain to its primary, then vhosting_relay__transport."""
     transport_map = {}
     for domain in sorted(domains):
         transport_map[domain] = "%s:%s" % (transport_name, domains[domain]["nexthop"])
@@ -327,18 +353,7 @@ def relay_model(primaries, explicit=None, transport=None, local_domains=None, tr
                              % (where, normal, domains[normal]["source"]) if normal in domains else
                              "%s: %s is listed twice (keys are case-insensitive)" % (where, normal))
         transport_map[normal] = check_transport(value, where)
-
-    relay_recipients = {}
-    for domain in sorted(domains):
-        for key in domains[domain]["recipients"]:
-            relay_recipients[key] = "OK"
-
-    return {
-        "relay_domains": sorted(domains),
-        "relay_recipients": relay_recipients,
-        "transport_map": dict(sorted(transport_map.items())),
-        "domains": dict(sorted(domains.items())),
-    }
+    return dict(sorted(transport_map.items()))
 
 
 def check_relayhost(value, where="vhosting_relay__relayhost"):
