@@ -1,45 +1,101 @@
 #!/usr/bin/env bash
-# Make disposable Debian 12 test hosts possible on this machine:
+# Make disposable Debian test hosts possible on this machine:
 #  - podman, runc and debootstrap from Debian's packages (only if missing);
 #  - a containers.conf under the state directory (CONTAINERS_CONF), never /etc;
-#  - the image $VH_IMAGE (Debian 12, systemd as PID 1) built with debootstrap
-#    and `podman import`, only when it does not exist yet.
+#  - one image per Debian release of scripts/lib.sh (localhost/vhosting-debian12,
+#    localhost/vhosting-debian13; systemd as PID 1), built with debootstrap and
+#    `podman import`, each only when it does not exist yet (or was built from
+#    another version of this recipe: see RECIPE). Missing images are
+#    built in parallel; each build holds a lock, so concurrent calls wait for
+#    it instead of building the same image twice.
+# Usage: scripts/setup-test-hosts.sh [RELEASE...]   (default: every release)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+
+# The test hosts' base system, and the packages whose .deb files are put into
+# the image's apt cache so that installing them in a test host needs no
+# download (the roles and scenarios still run apt-get install themselves).
+BASE_PACKAGES=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,swaks,debconf-utils
+CACHED_PACKAGES=(
+  postfix postfix-lmdb postfix-cdb postfix-pcre bsd-mailx
+  # for the mail store and mailing list features to come
+  dovecot-core dovecot-imapd dovecot-lmtpd mlmmj
+)
+
+# A hash of this recipe, stored as a label on the image: an image built from an
+# older recipe (other packages) counts as missing and is rebuilt.
+RECIPE=$(printf '%s\n' "$BASE_PACKAGES" "${CACHED_PACKAGES[*]}" "sources-codename-v1" | sha256sum | cut -c1-12)
+current() { [[ "$(podman image inspect --format '{{index .Labels "org.vhosting.recipe"}}' "$1" 2>/dev/null)" == "$RECIPE" ]]; }
+
+# build RELEASE: debootstrap + podman import of one image (run under its lock).
+build() {
+  local release=$1 codename image mirror host_codename rootfs log
+  codename=$(vh_codename "$release")
+  image=$(vh_image "$release")
+  if current "$image"; then
+    vh_log "image $image already present"
+    return 0
+  fi
+  mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  mirror=${mirror:-$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)}
+  mirror=${mirror:-http://deb.debian.org/debian}
+  rootfs=$(mktemp -d "$VH_STATE/rootfs-$codename.XXXXXX")
+  log=$VH_STATE/debootstrap-$codename.log
+  # shellcheck disable=SC2064
+  trap "rm -rf '$rootfs'" EXIT
+  if podman image exists "$image"; then
+    vh_log "image $image was built from another recipe: rebuilding it"
+  fi
+  vh_log "debootstrap $codename from $mirror (about a minute)"
+  debootstrap --variant=minbase --include="$BASE_PACKAGES" "$codename" "$rootfs" "$mirror" >"$log" 2>&1 \
+    || { tail -20 "$log"; return 1; }
+  # The containers reach the same mirrors through the podman network: the
+  # host's sources, with the host's codename replaced by the image's.
+  host_codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  if [[ -f /etc/apt/sources.list.d/debian.sources && -n "$host_codename" ]]; then
+    sed -E "/^Suites:/ s/\\b${host_codename}\\b/${codename}/g" /etc/apt/sources.list.d/debian.sources \
+      >"$rootfs/etc/apt/sources.list.d/debian.sources"
+    rm -f "$rootfs/etc/apt/sources.list"
+  fi
+  # Pre-download the packages (apt-get install --download-only fails on an
+  # unknown name, so this also checks that every name exists in the release).
+  chroot "$rootfs" apt-get update -qq >>"$log" 2>&1 || { tail -20 "$log"; return 1; }
+  chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only \
+    "${CACHED_PACKAGES[@]}" >>"$log" 2>&1 || { tail -20 "$log"; return 1; }
+  echo 'vhosting-test' >"$rootfs/etc/hostname"
+  vh_log "importing $image"
+  tar -C "$rootfs" -c . | podman import --change 'CMD ["/sbin/init"]' \
+    --change "LABEL org.vhosting.recipe=$RECIPE" --change "LABEL org.vhosting.release=$release" - "$image" >/dev/null 2>>"$log" \
+    || { tail -20 "$log"; return 1; }
+  vh_log "image $image built (Debian $(cat "$rootfs/etc/debian_version") $codename)"
+}
+
+if [[ "${1:-}" == --build ]]; then
+  vh_containers_conf
+  build "$2"
+  exit
+fi
 
 need=()
 for cmd in podman runc debootstrap; do command -v "$cmd" >/dev/null || need+=("$cmd"); done
 if ((${#need[@]})); then
   vh_log "installing ${need[*]} from Debian's packages"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
+  vh_locked apt bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null'
 fi
 vh_containers_conf
 
-if podman image exists "$VH_IMAGE"; then
-  vh_log "image $VH_IMAGE already present"
-  exit 0
-fi
-
-mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-mirror=${mirror:-$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
-rootfs=$(mktemp -d "$VH_STATE/rootfs.XXXXXX")
-trap 'rm -rf "$rootfs"' EXIT
-vh_log "debootstrap bookworm from $mirror (about a minute)"
-debootstrap --variant=minbase \
-  --include=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,swaks,debconf-utils \
-  bookworm "$rootfs" "$mirror" >"$VH_STATE/debootstrap.log" 2>&1 \
-  || { tail -20 "$VH_STATE/debootstrap.log"; exit 1; }
-# The containers reach the same mirror through the podman network.
-cp /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/" 2>/dev/null \
-  && rm -f "$rootfs/etc/apt/sources.list" || true
-# Pre-download the mail packages so that roles install them without the network
-# being the slow part; the roles still install them (apt-get install) themselves.
-chroot "$rootfs" apt-get update -qq
-chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only \
-  postfix postfix-lmdb postfix-cdb postfix-pcre bsd-mailx >/dev/null
-echo 'vhosting-test' >"$rootfs/etc/hostname"
-vh_log "importing $VH_IMAGE"
-tar -C "$rootfs" -c . | podman import --change 'CMD ["/sbin/init"]' - "$VH_IMAGE" >/dev/null
-vh_log "image $VH_IMAGE built"
+releases=("$@")
+((${#releases[@]})) || read -r -a releases <<<"$VH_RELEASES"
+pids=()
+for release in "${releases[@]}"; do
+  vh_image "$release" >/dev/null || { vh_log "unknown release $release (known: $VH_RELEASES)"; exit 2; }
+  if current "$(vh_image "$release")"; then
+    vh_log "image $(vh_image "$release") already present"
+    continue
+  fi
+  vh_locked "image-debian$release" bash "$VH_ROOT/scripts/setup-test-hosts.sh" --build "$release" &
+  pids+=($!)
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+exit "$failed"

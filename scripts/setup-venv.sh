@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
 # Create (or reuse) the project's venv with the test and runtime dependencies.
-# The venv is reused while requirements*.txt are unchanged (hash stamp).
+# The venv's path carries a hash of requirements*.txt (scripts/lib.sh): changed
+# requirements make a new venv beside the old one, never a rebuild of a venv
+# that another run is using. Concurrent calls wait for each other (flock).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-stamp=$(cat "$VH_ROOT/requirements.txt" "$VH_ROOT/requirements-test.txt" | sha256sum | cut -c1-16)
-if [[ -f "$VH_VENV/.stamp" && "$(cat "$VH_VENV/.stamp")" == "$stamp" ]]; then
+
+if [[ "${1:-}" != --locked ]]; then
+  exec bash -c '. "$1/scripts/lib.sh" && vh_locked "venv-$VH_REQ_STAMP" bash "$1/scripts/setup-venv.sh" --locked' _ "$VH_ROOT"
+fi
+
+if [[ -f "$VH_VENV/.stamp" && "$(cat "$VH_VENV/.stamp")" == "$VH_REQ_STAMP" ]]; then
   vh_log "venv $VH_VENV up to date"
+  exit 0
+fi
+legacy=$VH_STATE/venv   # the unversioned path of earlier checkouts
+if [[ -z "${VHOSTING_VENV:-}" && ! -e "$VH_VENV" && -f "$legacy/.stamp" && "$(cat "$legacy/.stamp")" == "$VH_REQ_STAMP" ]]; then
+  ln -s "$(basename "$legacy")" "$VH_VENV"
+  vh_log "venv $VH_VENV -> $legacy (same requirements)"
   exit 0
 fi
 vh_log "creating venv $VH_VENV"
@@ -14,5 +26,5 @@ mkdir -p "$(dirname "$VH_VENV")"
 python3 -m venv "$VH_VENV"
 "$VH_VENV/bin/pip" install -q --upgrade pip
 "$VH_VENV/bin/pip" install -q -r "$VH_ROOT/requirements-test.txt"
-echo "$stamp" >"$VH_VENV/.stamp"
+echo "$VH_REQ_STAMP" >"$VH_VENV/.stamp"
 vh_log "venv ready"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Run the tests. Installs what it needs (venv, podman, the test-host image).
+# Run the tests. Installs what it needs (venv, podman, the test-host images).
 #   scripts/test.sh           all tests: lint, sanity, units, every Molecule scenario
+#                             on every Debian release of the test hosts (12, 13)
 #   scripts/test.sh --fast    inner loop: lint, sanity, units, the `default` scenario
-# Extra arguments go to pytest (e.g. -k domains). Ends with pytest's summary line.
+#                             on Debian 12
+# Extra arguments go to pytest (e.g. -k domains, -m debian13, -n 0 for one
+# test at a time). Tests run VHOSTING_JOBS (default 2) at a time with
+# pytest-xdist. Ends with pytest's summary line.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-args=()
+args=(-n "${VHOSTING_JOBS:-2}" --dist worksteal)
 for a in "$@"; do
   case "$a" in
     --fast) args+=(-m "not full") ;;

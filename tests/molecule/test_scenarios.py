@@ -1,63 +1,136 @@
-"""Run every Molecule scenario under molecule/ as one pytest test.
+"""Run every Molecule scenario under molecule/ on every Debian release of the
+test hosts, one pytest test per (scenario, release): ``default-debian12``,
+``default-debian13``, ``domains-debian12``, ...
 
 Each test runs ``molecule test -s NAME`` (create, converge, idempotence,
-verify, destroy). Scenario containers are removed afterwards in every case,
-also when Molecule itself failed half-way. The `default` scenario is the fast
-one; the others are marked ``full``.
+verify, destroy) with the release's image (VHOSTING_IMAGE in molecule.yml) and
+a suffix of its own (VHOSTING_SUFFIX, e.g. ``-d13-p4242``: release and the
+pytest process) on every container and network name, see
+molecule/shared/create.yml. Each run has its own Molecule ephemeral directory
+and ANSIBLE_HOME, so runs of one scenario on two releases, two pytest-xdist
+workers, or two checkouts on one machine never share state. Containers and
+networks of the run are removed afterwards in every case, also when Molecule
+failed half-way; those of runs whose pytest process died are removed before.
+
+The releases and their images come from scripts/lib.sh (vh_releases). The
+`default` scenario on the first release is the fast one; the others are marked
+``full``, and each test carries the marker of its release (``debian12``, ...).
 """
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 
 import pytest
+import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
-FAST = {"default"}
-TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1500"))
+TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1800"))
+# Rough relative durations, longest first: with pytest-xdist the long runs
+# start first and the short tests fill the gaps (tests/conftest.py sorts).
+DURATION = {"relay": 5, "lookup_table": 4, "domains": 3, "default": 2, "postconf": 1}
+SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 
 
-def _remove_leftovers(name):
-    """Remove containers and the network of scenario NAME, whatever Molecule left."""
-    prefix = "vh-%s-" % name
+def _releases():
+    """[(release, codename, image)] from scripts/lib.sh, the one place for them."""
     out = subprocess.run(
-        ["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=False
-    ).stdout.split()
-    leftovers = [c for c in out if c.startswith(prefix)]
+        ["bash", "-c", '. "$1" && vh_releases', "_", str(ROOT / "scripts" / "lib.sh")],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return [tuple(line.split()) for line in out.splitlines() if line.strip()]
+
+
+RELEASES = _releases()
+FAST = {("default", RELEASES[0][0])}
+
+
+def _podman(*args):
+    return subprocess.run(["podman", *args], capture_output=True, text=True, check=False)
+
+
+def _networks(scenario):
+    with open(ROOT / "molecule" / scenario / "molecule.yml") as f:
+        return sorted({p["network"] for p in yaml.safe_load(f)["platforms"]})
+
+
+def _remove_leftovers(scenario, suffix):
+    """Remove the containers and networks of one run, whatever Molecule left."""
+    leftovers = _podman("ps", "-a", "--filter", "label=vhosting_suffix=%s" % suffix, "--format", "{{.Names}}").stdout.split()
     if leftovers:
-        subprocess.run(["podman", "rm", "-f", "-t", "0"] + leftovers, capture_output=True, check=False)
-    subprocess.run(["podman", "network", "rm", "-f", "vh-%s" % name], capture_output=True, check=False)
+        _podman("rm", "-f", "-t", "0", *leftovers)
+    for network in _networks(scenario):
+        _podman("network", "rm", "-f", network + suffix)
     return leftovers
 
 
-@pytest.mark.parametrize(
-    "scenario",
-    [pytest.param(s, marks=() if s in FAST else pytest.mark.full) for s in SCENARIOS],
-)
-def test_scenario(scenario):
-    log = ROOT / "tests" / "output" / ("molecule-%s.log" % scenario)
-    log.parent.mkdir(parents=True, exist_ok=True)
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _remove_orphans():
+    """Remove containers and networks of runs whose pytest process is gone."""
+    names = _podman("ps", "-a", "--filter", "label=owner=molecule", "--format", "{{.Names}}").stdout.split()
+    dead = [n for n in names if SUFFIX_RE.search(n) and not _alive(int(SUFFIX_RE.search(n).group(1)))]
+    if dead:
+        _podman("rm", "-f", "-t", "0", *dead)
+    for network in _podman("network", "ls", "--format", "{{.Name}}").stdout.split():
+        m = SUFFIX_RE.search(network)
+        if m and network.startswith("vh-") and not _alive(int(m.group(1))):
+            _podman("network", "rm", "-f", network)
+
+
+def _params():
+    for scenario in sorted(SCENARIOS, key=lambda s: -DURATION.get(s, 0)):
+        for release, codename, image in RELEASES:
+            marks = [getattr(pytest.mark, "debian" + release), pytest.mark.duration(DURATION.get(scenario, 0))]
+            if (scenario, release) not in FAST:
+                marks.append(pytest.mark.full)
+            yield pytest.param(scenario, release, image, marks=marks, id="%s-debian%s" % (scenario, release))
+
+
+@pytest.mark.parametrize("scenario, release, image", list(_params()))
+def test_scenario(scenario, release, image, tmp_path):
+    suffix = "-d%s-p%d" % (release, os.getpid())
+    name = "%s-debian%s" % (scenario, release)
+    assert _podman("image", "exists", image).returncode == 0, (
+        "test-host image %s is missing: run scripts/setup-test-hosts.sh" % image
+    )
+    _remove_orphans()
+    _remove_leftovers(scenario, suffix)
+    log = tmp_path / ("molecule-%s.log" % name)
+    kept = ROOT / "tests" / "output" / log.name  # where people look for it
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOLECULE_")}
+    env.update(
+        NO_COLOR="1", PY_COLORS="0", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+        VHOSTING_IMAGE=image,
+        VHOSTING_SUFFIX=suffix,
+        MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / "ephemeral"),
+        ANSIBLE_HOME=str(tmp_path / "ansible-home"),
+    )
     try:
         with open(log, "w") as out:
             proc = subprocess.run(
                 ["molecule", "test", "-s", scenario],
-                cwd=ROOT,
-                env=dict(os.environ, NO_COLOR="1", PY_COLORS="0", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=TIMEOUT,
-                check=False,
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=TIMEOUT, check=False,
             )
         text = log.read_text(errors="replace")
-        assert proc.returncode == 0, "molecule test -s %s failed (rc=%d); last lines of %s:\n%s" % (
-            scenario,
-            proc.returncode,
-            log,
-            "\n".join(text.splitlines()[-80:]),
+        assert proc.returncode == 0, "molecule test -s %s on Debian %s failed (rc=%d); last lines of %s:\n%s" % (
+            scenario, release, proc.returncode, kept, "\n".join(text.splitlines()[-80:]),
         )
         # The run must really have converged twice (idempotence) and verified.
         for step in ("converge", "idempotence", "verify"):
-            assert re.search(r"\b%s\b\W+Executed: Successful" % step, text), "step %s did not run in %s" % (step, log)
+            assert re.search(r"\b%s\b\W+Executed: Successful" % step, text), "step %s did not run in %s" % (step, kept)
     finally:
-        _remove_leftovers(scenario)
+        _remove_leftovers(scenario, suffix)
+        if log.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(log, kept)
