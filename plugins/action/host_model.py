@@ -30,6 +30,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._host_model impor
     ModelError,
     check_variable_names,
     domain_options,
+    fingerprint,
     host_model,
 )
 from ansible_collections.vhosting.postfix.plugins.module_utils._relay import RelayError, expand_backup_for
@@ -149,6 +150,13 @@ class ActionModule(ActionBase):
         if unusable:
             return self._failed(result, hostname, problems)
         primaries = self._primaries(values, task_vars, roles, defaults, problems)
+        known = task_vars.get("vhosting_postfix__model")
+        if not problems and isinstance(known, dict) and known.get("fingerprint") == fingerprint(
+                values, definitions, primaries, hostname):
+            # The same input as for the model this host already has (the
+            # dependency runs before each role): it is valid and current.
+            result.update(changed=False, msg="input unchanged since the last validation: " + _summary(known))
+            return result
         try:
             model = host_model(values, definitions, primaries, hostname)
         except ModelError as exc:
@@ -176,5 +184,5 @@ def _summary(model):
     return ("%d canonical, %d alias/forwarding, %d mailbox domains; %d mailboxes, %d alias entries; "
             "backup MX for %d domains"
             % (len(domains["canonical_domains"]), len(domains["alias_domains"]), len(domains["mailbox_domains"]),
-               len(domains["mailboxes"]), len(domains["virtual_alias_map"]),
+               domains["counts"]["mailboxes"], len(domains["virtual_alias_map"]),
                len((relay.get("model") or {}).get("relay_domains", []))))

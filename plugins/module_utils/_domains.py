@@ -503,6 +503,10 @@ def _tables(domains, opts):
 
 def _recipients(domains, unix_users, virtual_alias_map):
     """Domain -> the addresses it accepts (``[@domain]`` with a catch-all)."""
+    by_domain = {}  # domain -> alias addresses (one pass, not one per domain)
+    for address in virtual_alias_map:
+        if not address.startswith("@"):
+            by_domain.setdefault(address.split("@", 1)[1], set()).add(address)
     recipients = {}
     for domain in sorted(domains):
         entry = domains[domain]
@@ -513,7 +517,7 @@ def _recipients(domains, unix_users, virtual_alias_map):
         elif entry["catch_all"]:
             recipients[domain] = ["@" + domain]
         else:
-            names = set(a for a in virtual_alias_map if a.endswith("@" + domain) and not a.startswith("@"))
+            names = set(by_domain.get(domain, ()))
             names.update(entry["mailboxes"])
             recipients[domain] = sorted(names)
     return recipients

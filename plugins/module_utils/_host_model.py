@@ -21,6 +21,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import hashlib
+import json
 import re
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._domains import DomainModelError, domain_model
@@ -313,6 +315,13 @@ def stale_index_files(tables):
     return sorted(stale)
 
 
+def fingerprint(values, definitions, primaries=None, hostname=None):
+    """A digest of everything host_model reads: equal inputs give the same model."""
+    text = json.dumps([MODEL_VERSION, hostname, values, definitions, primaries or []], sort_keys=True,
+                      separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def host_model(values, definitions, primaries=None, hostname=None):
     """Validate one host's input for every role and return its model, or raise ModelError.
 
@@ -351,13 +360,19 @@ def host_model(values, definitions, primaries=None, hostname=None):
     for role_tables in tables.values():
         types.update(t for t in role_tables.values() if t)
     server["packages"] = ["postfix"] + sorted(set(MAP_TYPE_PACKAGES[t] for t in types if t in MAP_TYPE_PACKAGES))
+    # The fact carries what the roles use: the per-mailbox dicts, the
+    # per-domain recipients and classes stay here (they are large and only
+    # needed while the model is built).
+    slim = dict((k, v) for k, v in domains.items() if k not in ("mailboxes", "recipients", "domains"))
+    slim["counts"] = {"domains": len(domains["domains"]), "mailboxes": len(domains["mailboxes"])}
     return {
         "version": MODEL_VERSION,
         "host": hostname,
-        "domains": domains,
+        "domains": slim,
         "server": server,
         "domains_role": domains_role,
         "relay": relay,
         # Per role: index files of its tables that main.cf no longer names.
         "stale_index_files": dict((role, stale_index_files(role_tables)) for role, role_tables in tables.items()),
+        "fingerprint": fingerprint(values, definitions, primaries, hostname),
     }

@@ -2,7 +2,7 @@
 # Reads a JSON list of probes {id, server, sender, rcpt, subject} on stdin;
 # for each, opens its own SMTP session, sends MAIL FROM and the RCPT TO
 # command exactly as given (no quoting or rewriting by a library), and, only
-# when the recipient is accepted, the message (so that a relay that gets
+# when the recipient is accepted and rcpt_only is not set, the message (so that a relay that gets
 # through is also delivered, and can be found). Prints a JSON list of
 # {id, server, rcpt, code, reply, accepted, data_code}.
 import json
@@ -24,6 +24,8 @@ def probe(case):
         result.update(code=code, reply=reply.decode("utf-8", "replace"))
         if 200 <= code < 300:
             result["accepted"] = True
+            if case.get("rcpt_only"):
+                return result
             body = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n\r\nopen relay probe %s\r\n"
                     % (case["sender"], case["rcpt"], case["subject"], case["id"]))
             code, _reply = smtp.docmd("DATA")

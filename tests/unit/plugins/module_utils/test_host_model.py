@@ -225,3 +225,21 @@ def test_a_bad_primary_definition_fails_the_backup_too():
     problems = problems_of(values(vhosting_relay__backup_for=["mx1"]), {}, primaries, "backup")
     assert problems == ["vhosting_relay__backup_for: primary mx1: domain a.test is in two classes: alias in "
                         "vhosting_domain__a and mailbox in vhosting_domain__b; a domain belongs to exactly one class"]
+
+
+def test_the_fingerprint_follows_every_input():
+    from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import fingerprint
+
+    base = fingerprint(values(), BOX_OK, [], "mx")
+    assert base == host_model(values(), BOX_OK, [], "mx")["fingerprint"]
+    assert fingerprint(values(), BOX_OK, [], "mx") == base
+    assert fingerprint(values(vhosting_server__recipient_delimiter="-"), BOX_OK, [], "mx") != base
+    assert fingerprint(values(), BOX, [], "mx") != base
+    assert fingerprint(values(), BOX_OK, [], "mx2") != base
+
+
+def test_the_fact_leaves_out_what_only_the_build_needs():
+    domains = host_model(values(), BOX_OK)["domains"]
+    assert "mailboxes" not in domains and "recipients" not in domains
+    assert domains["counts"] == {"domains": 1, "mailboxes": 1}
+    assert domains["virtual_mailbox_map"] == {"bob@box.test": "box.test/bob/"}
