@@ -434,19 +434,21 @@ def final_mode(module, mode, path_stat, hide):
     return result
 
 
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    type=dict(type="str", choices=["lmdb", "hash", "btree", "cdb", "dbm", "sdbm", "texthash", "regexp", "pcre", "cidr"]),
+    entries=dict(type="raw"),
+    src=dict(type="path"),
+    format=dict(type="str", default="auto", choices=["auto", "postmap", "csv", "json"]),
+    exclusive=dict(type="bool", default=True),
+    backup=dict(type="bool", default=False),
+    hide_values=dict(type="bool", default=False),
+)
+
+
 def main():
-    argument_spec = dict(
-        path=dict(type="path", required=True),
-        type=dict(type="str", choices=["lmdb", "hash", "btree", "cdb", "dbm", "sdbm", "texthash", "regexp", "pcre", "cidr"]),
-        entries=dict(type="raw"),
-        src=dict(type="path"),
-        format=dict(type="str", default="auto", choices=["auto", "postmap", "csv", "json"]),
-        exclusive=dict(type="bool", default=True),
-        backup=dict(type="bool", default=False),
-        hide_values=dict(type="bool", default=False),
-    )
     module = AnsibleModule(
-        argument_spec=argument_spec,
+        argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=[("entries", "src")],
         required_one_of=[("entries", "src")],
         add_file_common_args=True,
@@ -454,17 +456,47 @@ def main():
     )
     params = module.params
     path = params["path"]
-    hide = params["hide_values"]
-    table_type = params["type"]
-    if not table_type:
-        postconf = module.get_bin_path("postconf", required=True)
-        rc, out, err = module.run_command([postconf, "-h", "default_database_type"])
-        if rc != 0:
-            module.fail_json(msg="cannot read default_database_type: %s" % err.strip(), rc=rc, stderr=err)
-        table_type = out.strip()
-
+    table_type = params["type"] or _default_type(module)
     result = dict(changed=False, rebuilt=False, incremental=False, table="%s:%s" % (table_type, path), type=table_type,
                   entries=0, added=0, removed=0, modified=0, index_fixed=[])
+    lines, items = _read_request(module, params, table_type, result)
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        module.fail_json(msg="%s: directory %s does not exist" % (path, directory), **result)
+
+    table = Table(module, path, table_type)
+    work = _plan(table, params, lines, items, result)
+    diffs = _content_diffs(path, table_type, work, params["hide_values"]) if module._diff else []
+    file_args = module.load_file_common_arguments(params)
+    want = _wanted_attributes(module, file_args, work, params["hide_values"])
+
+    if module.check_mode:
+        if work["source_stat"] is not None:
+            result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
+            if not result["rebuilt"]:
+                _report_index(result, diffs, table.index_mismatches(path, want), want)
+        _exit(module, result, diffs)
+    _apply(module, table, params, work, (want, file_args), result, diffs)
+    _exit(module, result, diffs)
+
+
+def _exit(module, result, diffs):
+    if diffs:
+        result["diff"] = diffs if len(diffs) > 1 else diffs[0]
+    module.exit_json(**result)
+
+
+def _default_type(module):
+    """main.cf default_database_type, the type of a table given without one."""
+    postconf = module.get_bin_path("postconf", required=True)
+    rc, out, err = module.run_command([postconf, "-h", "default_database_type"])
+    if rc != 0:
+        module.fail_json(msg="cannot read default_database_type: %s" % err.strip(), rc=rc, stderr=err)
+    return out.strip()
+
+
+def _read_request(module, params, table_type, result):
+    """The requested content: canonical lines (fast path of a clean postmap file) or validated items."""
     lines = None
     items = None
     try:
@@ -486,13 +518,13 @@ def main():
         if items is not None:
             validate(items, table_type)
     except (LookupTableError, IOError, OSError) as exc:
-        module.fail_json(msg="%s: %s" % (path, to_native(exc)), **result)
+        module.fail_json(msg="%s: %s" % (params["path"], to_native(exc)), **result)
+    return lines, items
 
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        module.fail_json(msg="%s: directory %s does not exist" % (path, directory), **result)
 
-    table = Table(module, path, table_type)
+def _plan(table, params, lines, items, result):
+    """Compare the table on the host with the request; fills the counts of ``result``."""
+    table_type = table.type
     before_text = table.read()
     current = None
     if lines is None:
@@ -512,63 +544,64 @@ def main():
         added, removed, modified, upserts = [], [], [], []
     stale = (not content_changed) and table.index_stale()
     result.update(entries=len(lines), added=len(added), removed=len(removed), modified=len(modified))
-    changes = len(added) + len(removed) + len(modified)
     incremental = (content_changed and before_text is not None and not table.index_stale()
-                   and use_incremental(table_type, len(lines), changes))
+                   and use_incremental(table_type, len(lines), len(added) + len(removed) + len(modified)))
+    result["rebuilt"] = bool(table.suffixes) and (content_changed or stale)
+    result["incremental"] = bool(incremental)
+    result["changed"] = content_changed or stale
+    return dict(before_text=before_text, after_text=after_text, first_line=first_line, lines=lines, current=current,
+                added=added, removed=removed, modified=modified, upserts=upserts, content_changed=content_changed,
+                stale=stale, incremental=incremental,
+                source_stat=os.stat(table.path) if before_text is not None else None)
 
-    diffs = []
-    if module._diff and content_changed:
-        if len(lines) + len(current) <= DIFF_LINE_LIMIT:
-            diffs.append(dict(
-                before="" if before_text is None else diff_text_lines(current, table_type, hide),
-                after=diff_text_lines(lines, table_type, hide),
-                before_header=path, after_header=path))
-        else:
-            diffs.append(dict(
-                before="", after=summarise_lines(added, removed, modified, current, lines, hide),
-                before_header="%s (%d entries)" % (path, len(current)),
-                after_header="%s (%d entries; summary)" % (path, len(lines))))
 
-    # The source's final attributes; its index files always carry the same.
-    file_args = module.load_file_common_arguments(params)
-    source_stat = os.stat(path) if before_text is not None else None
+def _content_diffs(path, table_type, work, hide):
+    """The diff of the source: full text up to DIFF_LINE_LIMIT lines, else counts and a sample."""
+    if not work["content_changed"]:
+        return []
+    lines, current = work["lines"], work["current"]
+    if len(lines) + len(current) <= DIFF_LINE_LIMIT:
+        return [dict(
+            before="" if work["before_text"] is None else diff_text_lines(current, table_type, hide),
+            after=diff_text_lines(lines, table_type, hide),
+            before_header=path, after_header=path)]
+    return [dict(
+        before="", after=summarise_lines(work["added"], work["removed"], work["modified"], current, lines, hide),
+        before_header="%s (%d entries)" % (path, len(current)),
+        after_header="%s (%d entries; summary)" % (path, len(lines)))]
+
+
+def _wanted_attributes(module, file_args, work, hide):
+    """(uid, gid, mode) of the source after the run; its index files always carry the same."""
+    source_stat = work["source_stat"]
     mode = final_mode(module, file_args.get("mode"), source_stat, hide)
     uid = _uid(module, file_args["owner"]) if file_args.get("owner") is not None else None
     gid = _gid(module, file_args["group"]) if file_args.get("group") is not None else None
     if source_stat is not None:
         uid = source_stat.st_uid if uid is None else uid
         gid = source_stat.st_gid if gid is None else gid
+    return (uid, gid, mode)
 
-    needs_index = bool(table.suffixes) and (content_changed or stale)
-    result["rebuilt"] = needs_index
-    result["incremental"] = bool(incremental)
-    result["changed"] = content_changed or stale
 
-    if module.check_mode:
-        if source_stat is not None:
-            result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
-            if not needs_index:
-                mismatched = table.index_mismatches(path, (uid, gid, mode))
-                _report_index(result, diffs, mismatched, (uid, gid, mode))
-        if diffs:
-            result["diff"] = diffs if len(diffs) > 1 else diffs[0]
-        module.exit_json(**result)
-
+def _apply(module, table, params, work, wanted, result, diffs):
+    """Write the source and its index (full rebuild or in place), then the source's attributes, then the index's."""
+    path = table.path
+    (uid, gid, mode), file_args = wanted
     try:
-        if content_changed:
-            if params["backup"] and before_text is not None:
+        if work["content_changed"]:
+            if params["backup"] and work["before_text"] is not None:
                 result["backup_file"] = module.backup_local(path)
-            tmp = table.temp_source(after_text, mode, uid, gid)
-            if is_ordered(table_type):
-                table.check_patterns(tmp, first_line, lines_to_pairs(lines))
-            if incremental:
-                _update_in_place(table, tmp, before_text, removed, upserts, (mode, uid, gid))
+            tmp = table.temp_source(work["after_text"], mode, uid, gid)
+            if is_ordered(table.type):
+                table.check_patterns(tmp, work["first_line"], lines_to_pairs(work["lines"]))
+            if work["incremental"]:
+                _update_in_place(table, tmp, work["before_text"], work["removed"], work["upserts"], (mode, uid, gid))
             else:
                 if table.suffixes:
                     table.build_index(tmp)
                 table.swap_in(tmp, with_index=bool(table.suffixes))
-        elif stale:
-            tmp = table.temp_source(before_text, mode, uid, gid)
+        elif work["stale"]:
+            tmp = table.temp_source(work["before_text"], mode, uid, gid)
             table.build_index(tmp)
             table.swap_in(tmp, with_index=True, with_source=False)
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
@@ -585,10 +618,6 @@ def main():
         module.fail_json(msg="%s: %s" % (path, to_native(exc)), **result)
     finally:
         table.cleanup()
-
-    if diffs:
-        result["diff"] = diffs if len(diffs) > 1 else diffs[0]
-    module.exit_json(**result)
 
 
 def _report_index(result, diffs, mismatched, want):
