@@ -97,6 +97,27 @@ def _params():
             yield pytest.param(scenario, release, image, marks=marks, id="%s-debian%s" % (scenario, release))
 
 
+# Sections of ansible.cfg: what provisioner.config_options may hold.
+CFG_SECTIONS = {"defaults", "privilege_escalation", "paramiko_connection", "ssh_connection", "persistent_connection",
+                "connection", "colors", "diff", "galaxy", "inventory", "selinux", "tags"}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_molecule_yml_keeps_settings_where_molecule_reads_them(scenario):
+    # Molecule ignores misplaced keys silently: host_vars under config_options
+    # becomes an ansible.cfg section and the hosts lose their variables.
+    with open(ROOT / "molecule" / scenario / "molecule.yml") as f:
+        config = yaml.safe_load(f)
+    provisioner = config["provisioner"]
+    assert set(provisioner.get("config_options", {})) <= CFG_SECTIONS, provisioner["config_options"]
+    assert set(provisioner.get("inventory", {})) <= {"host_vars", "group_vars", "links", "hosts"}, provisioner["inventory"]
+    names = [p["name"] for p in config["platforms"]]
+    assert set(provisioner.get("inventory", {}).get("host_vars", {})) <= set(names), "host_vars for unknown hosts"
+    for platform in config["platforms"]:
+        assert platform["image"].startswith("${VHOSTING_IMAGE:-"), "%s: image must follow VHOSTING_IMAGE" % platform["name"]
+        assert platform["name"].startswith("vh-%s-" % scenario), platform["name"]
+
+
 @pytest.mark.parametrize("scenario, release, image", list(_params()))
 def test_scenario(scenario, release, image, tmp_path):
     suffix = "-d%s-p%d" % (release, os.getpid())
