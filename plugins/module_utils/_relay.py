@@ -52,6 +52,10 @@ QUEUE_PARAMETERS = (
     "queue_run_delay",
 )
 
+# Keys that postalias writes into every alias database for sendmail/NIS
+# compatibility; they are no recipients (Postfix refuses them).
+ALIAS_DB_INTERNAL_KEYS = frozenset(("@", "YP_LAST_MODIFIED", "YP_MASTER_NAME"))
+
 # Restrictions that would turn smtpd_relay_restrictions into an open relay.
 _OPEN_RELAY = ("permit", "permit_auth_destination_or_anything", "permit_mx_backup")
 
@@ -453,7 +457,8 @@ def local_names_from_results(results):
     for result in results or []:
         host = (result.get("item") or {}).get("key")
         if result.get("rc") == 0 and not result.get("unreachable"):
-            names[host] = [line.strip() for line in result.get("stdout_lines") or [] if line.strip()]
+            names[host] = [line.strip() for line in result.get("stdout_lines") or []
+                           if line.strip() and line.strip() not in ALIAS_DB_INTERNAL_KEYS]
         else:
             unread.append(host)
     return {"names": names, "unread": sorted(unread)}
