@@ -212,8 +212,8 @@ def test_backup_of_a_canonical_primary_accepts_its_local_names():
 
 
 def test_local_names_from_results_splits_failures():
-    results = [{"item": {"key": "mx1"}, "rc": 0, "stdout_lines": ["root", " alice ", "", "@", "YP_LAST_MODIFIED",
-                                                                   "YP_MASTER_NAME"]},
+    lines = ["root", " alice ", "", "@", "YP_LAST_MODIFIED", "YP_MASTER_NAME"]
+    results = [{"item": {"key": "mx1"}, "rc": 0, "stdout_lines": lines},
                {"item": {"key": "mx2"}, "rc": 1, "stdout_lines": []},
                {"item": {"key": "mx3"}, "unreachable": True}]
     assert local_names_from_results(results) == {"names": {"mx1": ["root", "alice"]}, "unread": ["mx2", "mx3"]}
