@@ -29,9 +29,16 @@ CLASS_KEYS = {
     "canonical": _COMMON_KEYS + ("users",),
     "alias": _COMMON_KEYS + ("aliases", "catch_all"),
     "forwarding": _COMMON_KEYS + ("aliases", "catch_all"),
-    "mailbox": _COMMON_KEYS + ("mailboxes", "aliases", "catch_all"),
+    "mailbox": _COMMON_KEYS + ("mailboxes", "aliases", "catch_all", "store"),
 }
-MAILBOX_KEYS = ("path", "format")
+MAILBOX_KEYS = ("path", "format", "password", "password_hash")
+# Who delivers the mail of a mailbox domain: Postfix's virtual(8), or Dovecot
+# over LMTP (the howto's "non-Postfix mailbox store"; the accounts log in over
+# IMAP and to the submission service with their password).
+STORES = ("virtual", "dovecot")
+SECRET_KEYS = ("password", "password_hash")
+# {SCHEME}hash as Dovecot's passdb expects it, e.g. {SHA512-CRYPT}$6$...
+_HASH_RE = re.compile(r"^\{[A-Z0-9][A-Z0-9.-]*\}[^\s:]+$")
 USER_KEYS = ("name", "uid", "comment")
 
 DEFAULT_OPTIONS = {
@@ -210,7 +217,27 @@ def _local_domains(opts):
     return result
 
 
-def _mailboxes(spec, where, domain, opts):
+def _secret(settings, here, store):
+    """Check a mailbox's password settings (never quoting the value); True when it has one."""
+    given = [key for key in SECRET_KEYS if settings.get(key) is not None]
+    if store != "dovecot":
+        if given:
+            raise DomainModelError("%s: %s is only for mailboxes of a domain with store: dovecot (Postfix's own "
+                                   "virtual delivery has no logins)" % (here, given[0]))
+        return False
+    if len(given) != 1:
+        raise DomainModelError("%s: a mailbox of a store: dovecot domain needs exactly one of password (plain, "
+                               "ideally vault-encrypted; hashed on the host) or password_hash ({SCHEME}hash)" % here)
+    value = settings[given[0]]
+    if not isinstance(value, str) or not value.strip() or "\n" in value:
+        raise DomainModelError("%s: %s must be a non-empty string on one line (value not shown)" % (here, given[0]))
+    if given[0] == "password_hash" and not _HASH_RE.match(value):
+        raise DomainModelError("%s: password_hash must be {SCHEME}hash as Dovecot writes it, e.g. "
+                               "{SHA512-CRYPT}$6$... or {ARGON2ID}$argon2id$... (value not shown)" % here)
+    return True
+
+
+def _mailboxes(spec, where, domain, opts, store="virtual"):
     """Normalise a mailbox domain's ``mailboxes`` (a list of local parts or a dict local part -> settings)."""
     if spec is None:
         return {}
@@ -251,7 +278,12 @@ def _mailboxes(spec, where, domain, opts):
         if fmt is not None and maildir != (fmt == "maildir"):
             raise DomainModelError("%s: format %s contradicts path %r (a Maildir path ends in '/', an mbox path does not)"
                                    % (here, fmt, path))
+        if store == "dovecot" and not maildir:
+            raise DomainModelError("%s: a store: dovecot mailbox is a Maildir (its path ends in '/')" % here)
+        _secret(settings, here, store)
         result[address] = {
+            "key": raw_local,
+            "store": store,
             "address": address,
             "domain": domain,
             "path": path,
@@ -384,7 +416,11 @@ def _parse_definition(varname, spec, opts, local_domains, seen, domains):
     if cls == "canonical":
         entry["users"] = _users(spec.get("users"), where)
     else:
-        entry["mailboxes"] = _mailboxes(spec.get("mailboxes"), where, domain, opts) if cls == "mailbox" else {}
+        store = spec.get("store", "virtual") if cls == "mailbox" else None
+        if cls == "mailbox" and store not in STORES:
+            raise DomainModelError("%s: unknown store %r (one of: %s)" % (where, store, ", ".join(STORES)))
+        entry["store"] = store
+        entry["mailboxes"] = _mailboxes(spec.get("mailboxes"), where, domain, opts, store) if cls == "mailbox" else {}
         entry["aliases"] = _aliases(spec.get("aliases"), where, domain, opts)
         entry["catch_all"] = (_targets(spec["catch_all"], "%s, catch_all" % where, opts["local_domain"])
                               if spec.get("catch_all") is not None else None)
@@ -432,6 +468,9 @@ def _build(domains, opts, failed=frozenset()):
         "alias_domains": of_class("alias", "forwarding"),
         "forwarding_domains": of_class("forwarding"),
         "mailbox_domains": of_class("mailbox"),
+        "dovecot_domains": sorted(d for d in domains if domains[d].get("store") == "dovecot"),
+        "dovecot_users": _dovecot_users(domains, mailboxes),
+        "sender_logins": _sender_logins(mailboxes, virtual_alias_map),
         "virtual_alias_map": dict(sorted(virtual_alias_map.items())),
         "virtual_mailbox_map": dict(sorted(virtual_mailbox_map.items())),
         "mailboxes": mailboxes,
@@ -442,6 +481,42 @@ def _build(domains, opts, failed=frozenset()):
         "vmail_uid": opts["vmail_uid"],
         "vmail_gid": opts["vmail_gid"],
     }
+
+
+def _dovecot_users(domains, mailboxes):
+    """The accounts of the store: dovecot domains, without their secrets.
+
+    ``varname`` and ``key`` say where the password is (the inventory
+    variable and the mailbox's key there): the password itself never enters
+    the model, which becomes a fact that verbose output prints.
+    """
+    return [{
+        "login": box["address"],
+        "varname": domains[box["domain"]]["varname"],
+        "key": box["key"],
+        "home": box["full_path"],
+        "uid": box["uid"],
+        "gid": box["gid"],
+    } for box in mailboxes if box["store"] == "dovecot"]
+
+
+def _sender_logins(mailboxes, virtual_alias_map):
+    """smtpd_sender_login_maps: address -> the logins that may send as it.
+
+    A store: dovecot account owns its own address and every alias that
+    delivers to it (also one with other targets: each target account owns
+    it). Aliases that only map a mailbox to itself change nothing.
+    """
+    logins = dict((box["address"], [box["address"]]) for box in mailboxes if box["store"] == "dovecot")
+    owners = {}
+    for address, targets in virtual_alias_map.items():
+        if address.startswith("@") or address in logins:
+            continue
+        accounts = [t for t in targets if t in logins]
+        if accounts:
+            owners[address] = accounts
+    logins.update(owners)
+    return dict(sorted(logins.items()))
 
 
 def _unix_users(domains):

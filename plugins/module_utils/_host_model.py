@@ -43,6 +43,7 @@ ROLE_PREFIXES = (
     ("server", "vhosting_server__"),
     ("domains", "vhosting_domains__"),
     ("relay", "vhosting_relay__"),
+    ("dovecot", "vhosting_dovecot__"),
 )
 DOMAIN_PREFIX = "vhosting_domain__"
 # Facts and registered results of the collection's own tasks.
@@ -186,12 +187,17 @@ def domains_part(values, domains, problems):
     table_type = _table_type(values, "vhosting_domains__table_type", problems)
     alias_table = values["vhosting_domains__alias_table"]
     mailbox_table = values["vhosting_domains__mailbox_table"]
-    if alias_table == mailbox_table:
-        problems.append("vhosting_domains__alias_table and vhosting_domains__mailbox_table are both %s; "
-                        "they must be two files" % alias_table)
+    transport_table = values["vhosting_domains__transport_table"]
+    paths = [alias_table, mailbox_table, transport_table]
+    if len(set(paths)) < len(paths):
+        problems.append("vhosting_domains__alias_table, vhosting_domains__mailbox_table and "
+                        "vhosting_domains__transport_table must be three files, got %s" % ", ".join(paths))
     if domains is None:
         return None
     virtual = bool(domains["alias_domains"] or domains["mailbox_domains"])
+    # The domains whose mail another delivery agent than virtual(8) takes:
+    # one transport entry per domain keeps a host with both kinds correct.
+    transport = dict((domain, values["vhosting_dovecot__lmtp_transport"]) for domain in domains["dovecot_domains"])
     part = {
         "table_type": table_type,
         "virtual": virtual,
@@ -199,6 +205,7 @@ def domains_part(values, domains, problems):
         "parameters": {},
         # What the mailboxes module needs of each mailbox.
         "mailboxes": [{"path": box["path"], "maildir": box["maildir"]} for box in domains["mailboxes"]],
+        "transport_map": dict(sorted(transport.items())),
     }
     if virtual:
         part["tables"] = {alias_table: "virtual_alias_map", mailbox_table: "virtual_mailbox_map"}
@@ -212,6 +219,9 @@ def domains_part(values, domains, problems):
             "virtual_uid_maps": "static:%d" % domains["vmail_uid"],
             "virtual_gid_maps": "static:%d" % domains["vmail_gid"],
         }
+    if transport:
+        part["tables"][transport_table] = "transport_map"
+        part["parameters"]["transport_maps"] = ["%s:%s" % (table_type, transport_table)]
     return part
 
 
@@ -287,6 +297,94 @@ def relay_part(values, primaries, local_domains, problems):
     }
 
 
+DOVECOT_PACKAGES = ["dovecot-core", "dovecot-imapd", "dovecot-lmtpd"]
+# Where Postfix looks for Dovecot's sockets: relative to its queue directory
+# (smtpd and lmtp may run chrooted there).
+POSTFIX_QUEUE_DIRECTORY = "/var/spool/postfix"
+
+
+def _socket(values, name, problems):
+    socket = values[name]
+    if not re.match(r"^private/[A-Za-z0-9_.-]+$", socket or ""):
+        problems.append("%s: %r must be private/<name>, a socket in Postfix's private directory" % (name, socket))
+    return socket
+
+
+def dovecot_part(values, domains, problems):
+    """What the dovecot role writes: Dovecot's drop-ins, users, the SASL and submission side of Postfix.
+
+    Nothing (and what an earlier run set is removed) on a host without a
+    store: dovecot domain.
+    """
+    cert, key = values["vhosting_dovecot__tls_cert_file"], values["vhosting_dovecot__tls_key_file"]
+    if bool(cert) != bool(key):
+        problems.append("vhosting_dovecot__tls_cert_file and vhosting_dovecot__tls_key_file: give both (the "
+                        "certificate chain and its key) or neither (a self-signed certificate, for tests only)")
+    for name in ("vhosting_dovecot__tls_cert_file", "vhosting_dovecot__tls_key_file", "vhosting_dovecot__users_file"):
+        if values[name] and not str(values[name]).startswith("/"):
+            problems.append("%s: %r must be an absolute path on the host" % (name, values[name]))
+    auth_socket = _socket(values, "vhosting_dovecot__auth_socket", problems)
+    lmtp = values["vhosting_dovecot__lmtp_transport"]
+    match = re.match(r"^lmtp:unix:(private/[A-Za-z0-9_.-]+)$", lmtp or "")
+    if not match:
+        problems.append("vhosting_dovecot__lmtp_transport: %r must be lmtp:unix:private/<name> (the socket Dovecot's "
+                        "LMTP service listens on inside Postfix's queue directory)" % (lmtp,))
+    table_type = _table_type(values, "vhosting_dovecot__table_type", problems)
+    if domains is None or not match:
+        return None
+    if not domains["dovecot_domains"]:
+        return {"enabled": False, "parameters": {}, "services": [], "tables": {}, "users": []}
+    cert = cert or values["vhosting_dovecot__selfsigned_cert_file"]
+    key = key or values["vhosting_dovecot__selfsigned_key_file"]
+    table = values["vhosting_dovecot__sender_login_table"]
+    parameters = {
+        "smtpd_sasl_type": "dovecot",
+        "smtpd_sasl_path": auth_socket,
+        "smtpd_tls_cert_file": cert,
+        "smtpd_tls_key_file": key,
+    }
+    services = []
+    if values["vhosting_dovecot__submission"]:
+        services.append({
+            "service": values["vhosting_dovecot__submission_service"],
+            "type": "inet",
+            "private": "n",
+            "command": "smtpd",
+            "exclusive_parameters": True,
+            "parameters": {
+                "syslog_name": "postfix/submission",
+                # STARTTLS before anything else, AUTH only over TLS.
+                "smtpd_tls_security_level": "encrypt",
+                "smtpd_tls_auth_only": "yes",
+                "smtpd_sasl_auth_enable": "yes",
+                "smtpd_sasl_security_options": "noanonymous",
+                # Only authenticated clients, only with their own addresses.
+                "smtpd_client_restrictions": "permit_sasl_authenticated,reject",
+                "smtpd_sender_login_maps": "%s:%s" % (table_type, table),
+                "smtpd_sender_restrictions": "reject_sender_login_mismatch,permit_sasl_authenticated,reject",
+                "smtpd_relay_restrictions": "permit_sasl_authenticated,reject",
+                "smtpd_recipient_restrictions": "permit_sasl_authenticated,reject",
+                "milter_macro_daemon_name": "ORIGINATING",
+            },
+        })
+    return {
+        "enabled": True,
+        "parameters": parameters,
+        "services": services,
+        "tables": {table: "sender_logins"} if services else {},
+        "table_type": table_type,
+        "sender_logins": domains["sender_logins"] if services else {},
+        "users": domains["dovecot_users"],
+        "lmtp_socket": "%s/%s" % (POSTFIX_QUEUE_DIRECTORY, match.group(1)),
+        "auth_socket": "%s/%s" % (POSTFIX_QUEUE_DIRECTORY, auth_socket),
+        "tls_cert_file": cert,
+        "tls_key_file": key,
+        "selfsigned": not values["vhosting_dovecot__tls_cert_file"],
+        "recipient_delimiter": values["vhosting_server__recipient_delimiter"],
+        "packages": list(DOVECOT_PACKAGES),
+    }
+
+
 def _conflicts(server_parameters, owners, problems):
     """A parameter set by another role and also in vhosting_server__parameters is refused."""
     for role, names in owners:
@@ -343,9 +441,15 @@ def host_model(values, definitions, primaries=None, hostname=None):
     local_domains = [d["domain"] for d in (definitions or {}).values()
                      if isinstance(d, dict) and isinstance(d.get("domain"), str)]
     relay = relay_part(values, primaries or [], local_domains + [values["vhosting_server__myhostname"]], problems)
+    dovecot = dovecot_part(values, domains, problems)
+    if domains_role and relay and domains_role["transport_map"] and "transport_maps" in relay["parameters"]:
+        # One transport_maps for the host: the domains role's table first
+        # (hosted domains), then the relay role's; the domains role owns it.
+        domains_role["parameters"]["transport_maps"] += [relay["parameters"].pop("transport_maps")]
     _conflicts(values["vhosting_server__parameters"] or {},
                [("domains", domains_role["parameters"] if domains_role else ()),
-                ("relay", relay["parameters"] if relay else ())], problems)
+                ("relay", relay["parameters"] if relay else ()),
+                ("dovecot", dovecot["parameters"] if dovecot else ())], problems)
     if problems:
         raise ModelError(problems)
 
@@ -353,9 +457,12 @@ def host_model(values, definitions, primaries=None, hostname=None):
     tables = {
         "server": {"/etc/aliases": values["vhosting_server__default_database_type"]},
         "domains": dict((path, domains_role["table_type"] if path in domains_role["tables"] else None)
-                        for path in (values["vhosting_domains__alias_table"], values["vhosting_domains__mailbox_table"])),
+                        for path in (values["vhosting_domains__alias_table"], values["vhosting_domains__mailbox_table"],
+                                     values["vhosting_domains__transport_table"])),
         "relay": dict((path, relay["table_type"] if path in relay["tables"] else None)
                       for path in (values["vhosting_relay__recipient_table"], values["vhosting_relay__transport_table"])),
+        "dovecot": {values["vhosting_dovecot__sender_login_table"]:
+                    dovecot["table_type"] if dovecot["tables"] else None},
     }
     for role_tables in tables.values():
         types.update(t for t in role_tables.values() if t)
@@ -363,7 +470,8 @@ def host_model(values, definitions, primaries=None, hostname=None):
     # The fact carries what the roles use: the per-mailbox dicts, the
     # per-domain recipients and classes stay here (they are large and only
     # needed while the model is built).
-    slim = dict((k, v) for k, v in domains.items() if k not in ("mailboxes", "recipients", "domains"))
+    slim = dict((k, v) for k, v in domains.items()
+                if k not in ("mailboxes", "recipients", "domains", "dovecot_users", "sender_logins"))
     slim["counts"] = {"domains": len(domains["domains"]), "mailboxes": len(domains["mailboxes"])}
     return {
         "version": MODEL_VERSION,
@@ -372,6 +480,7 @@ def host_model(values, definitions, primaries=None, hostname=None):
         "server": server,
         "domains_role": domains_role,
         "relay": relay,
+        "dovecot": dovecot,
         # Per role: index files of its tables that main.cf no longer names.
         "stale_index_files": dict((role, stale_index_files(role_tables)) for role, role_tables in tables.items()),
         "fingerprint": fingerprint(values, definitions, primaries, hostname),

@@ -14,7 +14,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._host_model impor
 from ansible_collections.vhosting.postfix.plugins.module_utils._relay import local_names_from_results, relay_recipients
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-ROLES = ("server", "domains", "relay")
+ROLES = ("server", "domains", "relay", "dovecot")
 
 
 def _specs():
@@ -36,6 +36,7 @@ def values(**overrides):
         "vhosting_server__mydomain": "example.test",
         "vhosting_domains__table_type": "lmdb",
         "vhosting_relay__table_type": "lmdb",
+        "vhosting_dovecot__table_type": "lmdb",
     })
     result.update(overrides)
     return result
