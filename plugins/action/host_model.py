@@ -181,8 +181,9 @@ class ActionModule(ActionBase):
 def _summary(model):
     domains = model["domains"]
     relay = model["relay"] or {}
-    return ("%d canonical, %d alias/forwarding, %d mailbox domains; %d mailboxes, %d alias entries; "
-            "backup MX for %d domains"
+    dovecot = model.get("dovecot") or {}
+    return ("%d canonical, %d alias/forwarding, %d mailbox domains (%d stored by Dovecot); %d mailboxes (%d Dovecot "
+            "accounts), %d alias entries; backup MX for %d domains"
             % (len(domains["canonical_domains"]), len(domains["alias_domains"]), len(domains["mailbox_domains"]),
-               domains["counts"]["mailboxes"], len(domains["virtual_alias_map"]),
-               len((relay.get("model") or {}).get("relay_domains", []))))
+               len(domains.get("dovecot_domains", [])), domains["counts"]["mailboxes"], len(dovecot.get("users", [])),
+               len(domains["virtual_alias_map"]), len((relay.get("model") or {}).get("relay_domains", []))))

@@ -20,3 +20,6 @@ def _collection_root():
 
 
 sys.path.insert(0, _collection_root())
+# Helpers shared by several test files (pytest runs with --import-mode=importlib,
+# which puts no test directory on sys.path).
+sys.path.insert(0, os.path.join(_ROOT, "tests", "unit", "helpers"))

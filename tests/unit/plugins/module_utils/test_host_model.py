@@ -12,9 +12,10 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._host_model impor
     stale_index_files,
 )
 from ansible_collections.vhosting.postfix.plugins.module_utils._relay import local_names_from_results, relay_recipients
+from role_values import ROLES
+from role_values import role_values as values
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-ROLES = ("server", "domains", "relay", "dovecot")
 
 
 def _specs():
@@ -23,23 +24,6 @@ def _specs():
         with open(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml")) as handle:
             specs[role] = set(yaml.safe_load(handle)["argument_specs"]["main"]["options"])
     return specs
-
-
-def values(**overrides):
-    """The roles' defaults as the action plugin resolves them, for host mx.example.test."""
-    result = {}
-    for role in ROLES:
-        with open(os.path.join(ROOT, "roles", role, "defaults", "main.yml")) as handle:
-            result.update(yaml.safe_load(handle))
-    result.update({
-        "vhosting_server__myhostname": "mx.example.test",
-        "vhosting_server__mydomain": "example.test",
-        "vhosting_domains__table_type": "lmdb",
-        "vhosting_relay__table_type": "lmdb",
-        "vhosting_dovecot__table_type": "lmdb",
-    })
-    result.update(overrides)
-    return result
 
 
 BOX = {"vhosting_domain__box": {"domain": "box.test", "class": "mailbox", "mailboxes": ["bob"],

@@ -1,5 +1,6 @@
-# Test helper of the molecule "relay" scenario (copied to a client host).
-# Reads a JSON list of probes {id, server, sender, rcpt, subject} on stdin;
+# Test helper of the molecule "relay" and "dovecot" scenarios (copied to a
+# client host). Reads a JSON list of probes {id, server, sender, rcpt,
+# subject, port (default 25), starttls (default false)} on stdin;
 # for each, opens its own SMTP session, sends MAIL FROM and the RCPT TO
 # command exactly as given (no quoting or rewriting by a library), and, only
 # when the recipient is accepted and rcpt_only is not set, the message (so that a relay that gets
@@ -7,15 +8,23 @@
 # {id, server, rcpt, code, reply, accepted, data_code}.
 import json
 import smtplib
+import ssl
 import sys
 
 
 def probe(case):
     result = {"id": case["id"], "server": case["server"], "rcpt": case["rcpt"],
               "code": None, "reply": "", "accepted": False, "data_code": None}
-    smtp = smtplib.SMTP(case["server"], 25, local_hostname="bad.client.test", timeout=30)
+    smtp = smtplib.SMTP(case["server"], case.get("port", 25), local_hostname="bad.client.test", timeout=30)
     try:
         smtp.ehlo()
+        if case.get("starttls"):
+            # The test hosts' certificates are self-signed: not verified.
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            smtp.starttls(context=context)
+            smtp.ehlo()
         code, reply = smtp.docmd("MAIL FROM:<%s>" % case["sender"])
         if code != 250:
             result.update(code=code, reply="MAIL FROM: " + reply.decode("utf-8", "replace"))

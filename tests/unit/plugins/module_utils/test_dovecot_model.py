@@ -1,0 +1,153 @@
+"""store: dovecot mailbox domains: validation, the accounts without secrets, sender logins, routing, the role's part."""
+import pytest
+from role_values import role_values as values
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._domains import DomainModelError, domain_model
+from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import ModelError, host_model
+
+HASH = "{SHA512-CRYPT}$6$iSBsExHOSlkiZOkV$xhxJnyPr08xT8Bd6Iky17gOLYvtLr2nXfygdbX6ebHglKENKRyENX1Fa28Li/LQmKL9ml5/CRF.fRhnTm/lU6."
+
+
+def store(**overrides):
+    definition = {
+        "domain": "store.test", "class": "mailbox", "store": "dovecot",
+        "mailboxes": {"Alice": {"password": "alice-secret"}, "bob": {"password_hash": HASH}},
+        "aliases": {"sales": "alice@store.test", "team": ["alice@store.test", "bob@store.test"],
+                    "ext": "someone@elsewhere.test"},
+    }
+    definition.update(overrides)
+    return {"vhosting_domain__store": definition,
+            "vhosting_domain__virt": {"domain": "virt.test", "class": "mailbox", "mailboxes": ["carol"],
+                                      "aliases": {"to-alice": "alice@store.test"}}}
+
+
+def problems(definitions):
+    with pytest.raises(DomainModelError) as info:
+        domain_model(definitions)
+    return str(info.value)
+
+
+def test_the_accounts_carry_where_the_password_is_not_the_password():
+    model = domain_model(store())
+    assert model["dovecot_domains"] == ["store.test"]
+    assert model["mailbox_domains"] == ["store.test", "virt.test"]
+    assert model["dovecot_users"] == [
+        {"login": "alice@store.test", "varname": "vhosting_domain__store", "key": "Alice",
+         "home": "/var/mail/vhosts/store.test/alice", "uid": 5000, "gid": 5000},
+        {"login": "bob@store.test", "varname": "vhosting_domain__store", "key": "bob",
+         "home": "/var/mail/vhosts/store.test/bob", "uid": 5000, "gid": 5000},
+    ]
+    assert "alice-secret" not in repr(model) and HASH not in repr(model)
+    # Recipient validation at RCPT stays with virtual_mailbox_maps.
+    assert "alice@store.test" in model["virtual_mailbox_map"]
+
+
+def test_an_account_owns_its_address_and_the_aliases_that_deliver_to_it():
+    logins = domain_model(store())["sender_logins"]
+    assert logins == {
+        "alice@store.test": ["alice@store.test"],
+        "bob@store.test": ["bob@store.test"],
+        "sales@store.test": ["alice@store.test"],
+        "team@store.test": ["alice@store.test", "bob@store.test"],
+        # An alias of another hosted domain that delivers to alice.
+        "to-alice@virt.test": ["alice@store.test"],
+    }
+
+
+@pytest.mark.parametrize("mailboxes, message", [
+    ({"alice": None}, "needs exactly one of password"),
+    (["alice"], "needs exactly one of password"),
+    ({"alice": {"password": "x", "password_hash": HASH}}, "needs exactly one of password"),
+    ({"alice": {"password": ""}}, "password must be a non-empty string"),
+    ({"alice": {"password_hash": "$6$no-scheme"}}, "password_hash must be {SCHEME}hash"),
+    ({"alice": {"password": "x", "format": "mbox"}}, "a store: dovecot mailbox is a Maildir"),
+])
+def test_bad_accounts_are_refused_naming_the_mailbox_never_the_secret(mailboxes, message):
+    text = problems(store(mailboxes=mailboxes))
+    assert message in text
+    assert "vhosting_domain__store (domain store.test), mailbox alice@store.test" in text
+    assert HASH not in text and "$6$no-scheme" not in text
+
+
+def test_passwords_belong_to_dovecot_domains_only():
+    text = problems({"vhosting_domain__v": {"domain": "v.test", "class": "mailbox",
+                                            "mailboxes": {"a": {"password": "pw"}}}})
+    assert "password is only for mailboxes of a domain with store: dovecot" in text
+    assert "pw" not in text.replace("password", "")
+
+
+def test_an_unknown_store_is_refused():
+    assert "unknown store 'courier' (one of: virtual, dovecot)" in problems(store(store="courier"))
+
+
+def test_dovecot_domains_get_a_transport_entry_first_in_transport_maps():
+    model = host_model(values(vhosting_relay__transport={"elsewhere.test": "smtp:[mx.elsewhere.test]"}), store())
+    part = model["domains_role"]
+    assert part["transport_map"] == {"store.test": "lmtp:unix:private/dovecot-lmtp"}
+    assert part["tables"]["/etc/postfix/vhosting_transport"] == "transport_map"
+    assert part["parameters"]["transport_maps"] == ["lmdb:/etc/postfix/vhosting_transport", "lmdb:/etc/postfix/transport"]
+    # One owner for transport_maps: the domains role, while it has entries.
+    assert "transport_maps" not in model["relay"]["parameters"]
+    assert "/etc/postfix/transport" in model["relay"]["tables"]
+
+
+def test_without_dovecot_domains_the_relay_role_keeps_transport_maps():
+    model = host_model(values(vhosting_relay__transport={"elsewhere.test": "smtp:[mx.elsewhere.test]"}),
+                       {"vhosting_domain__virt": {"domain": "virt.test", "class": "mailbox", "mailboxes": ["carol"]}})
+    assert "transport_maps" not in model["domains_role"]["parameters"]
+    assert model["relay"]["parameters"]["transport_maps"] == "lmdb:/etc/postfix/transport"
+    assert model["dovecot"] == {"enabled": False, "parameters": {}, "services": [], "tables": {}, "users": []}
+    # The index of the transport table an earlier store left is stale.
+    assert "/etc/postfix/vhosting_transport.lmdb" in model["stale_index_files"]["domains"]
+    assert "/etc/postfix/vhosting_sender_logins.lmdb" in model["stale_index_files"]["dovecot"]
+
+
+def test_the_dovecot_part_sasl_submission_and_sender_logins():
+    part = host_model(values(), store())["dovecot"]
+    assert part["enabled"] and part["selfsigned"]
+    assert part["parameters"] == {"smtpd_sasl_type": "dovecot", "smtpd_sasl_path": "private/auth",
+                                  "smtpd_tls_cert_file": "/etc/vhosting-postfix/tls/selfsigned.crt",
+                                  "smtpd_tls_key_file": "/etc/vhosting-postfix/tls/selfsigned.key"}
+    service = part["services"][0]
+    assert (service["service"], service["type"], service["command"]) == ("submission", "inet", "smtpd")
+    overrides = service["parameters"]
+    assert overrides["smtpd_tls_security_level"] == "encrypt" and overrides["smtpd_tls_auth_only"] == "yes"
+    assert overrides["smtpd_sender_login_maps"] == "lmdb:/etc/postfix/vhosting_sender_logins"
+    assert overrides["smtpd_sender_restrictions"].startswith("reject_sender_login_mismatch")
+    assert overrides["smtpd_relay_restrictions"] == "permit_sasl_authenticated,reject"
+    assert part["sender_logins"]["team@store.test"] == ["alice@store.test", "bob@store.test"]
+    assert part["lmtp_socket"] == "/var/spool/postfix/private/dovecot-lmtp"
+    assert part["auth_socket"] == "/var/spool/postfix/private/auth"
+    # SASL is never enabled for port 25 in main.cf.
+    assert "smtpd_sasl_auth_enable" not in part["parameters"]
+
+
+def test_without_submission_no_service_and_no_sender_login_table():
+    part = host_model(values(vhosting_dovecot__submission=False), store())["dovecot"]
+    assert part["services"] == [] and part["tables"] == {} and part["sender_logins"] == {}
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"vhosting_dovecot__tls_cert_file": "/etc/ssl/mx.pem"}, "give both"),
+    ({"vhosting_dovecot__lmtp_transport": "lmtp:inet:127.0.0.1:24"}, "must be lmtp:unix:private/<name>"),
+    ({"vhosting_dovecot__auth_socket": "/run/dovecot/auth"}, "must be private/<name>"),
+    ({"vhosting_dovecot__users_file": "users"}, "must be an absolute path"),
+    ({"vhosting_dovecot__table_type": "texthash"}, "is not an indexed table type"),
+    ({"vhosting_server__parameters": {"smtpd_sasl_type": "cyrus"}}, "smtpd_sasl_type set by the vhosting.postfix.dovecot role"),
+])
+def test_bad_dovecot_settings_are_refused(overrides, message):
+    with pytest.raises(ModelError) as info:
+        host_model(values(**overrides), store())
+    assert message in str(info.value)
+
+
+def test_given_certificates_are_used_and_no_self_signed_one_is_made():
+    part = host_model(values(vhosting_dovecot__tls_cert_file="/etc/ssl/mx.pem", vhosting_dovecot__tls_key_file="/etc/ssl/mx.key"),
+                      store())["dovecot"]
+    assert not part["selfsigned"]
+    assert part["parameters"]["smtpd_tls_cert_file"] == "/etc/ssl/mx.pem"
+
+
+def test_the_fact_carries_no_secret():
+    model = host_model(values(), store())
+    assert "alice-secret" not in repr(model) and HASH not in repr(model)
