@@ -81,7 +81,7 @@ def test_mailboxes_paths_and_formats():
     boxes = {b["address"]: b for b in model["mailboxes"]}
     assert boxes["anna@mail.test"] == {"address": "anna@mail.test", "domain": "mail.test", "path": "mail.test/anna/",
                                        "full_path": "/srv/mail/mail.test/anna", "maildir": True, "uid": 6000, "gid": 6001,
-                                           "key": "anna", "store": "virtual"}
+                                       "key": "anna", "store": "virtual"}
     assert boxes["ben@mail.test"]["maildir"] is False
     assert model["mailbox_base"] == "/srv/mail"
     assert [b["address"] for b in model["mailboxes"]] == ["x@box.test", "y@box.test", "anna@mail.test",
