@@ -67,9 +67,16 @@ options:
     type: str
     default: ""
   mydomain:
-    description: Value of C($mydomain) in I(mydestination).
+    description: Value of C($mydomain) in I(mydestination), and of the default autoreply domain.
     type: str
     default: ""
+  autoreply_domain:
+    description:
+      - The domain of the autoreply copies (docs/lists.md); empty means C(autoreply.<mydomain>). Refused when it is in
+        I(mydestination) or hosted, if any mailbox has an autoreply.
+    type: str
+    default: ""
+    version_added: 0.2.0
 """
 
 EXAMPLES = r"""
@@ -123,6 +130,20 @@ _value:
       description: Domain -> sorted list of valid recipient addresses, or [C(@domain)] when a catch-all accepts any.
         For canonical domains, the declared users (of every canonical domain) and postmaster.
       type: dict
+    lists:
+      description: The mailing lists (docs/lists.md), each {name, domain, address, alias, owners, subscribers,
+        moderators, subscribers_only, moderated, closed, delimiter, headers, addresses}, sorted by domain and name.
+      type: list
+      elements: dict
+      version_added: 0.2.0
+    autoreply_domain:
+      description: The autoreply domain, or null when no mailbox has an autoreply.
+      type: str
+      version_added: 0.2.0
+    autoreplies:
+      description: Mailbox address -> its autoreply {subject, body, days, from, until, addresses}.
+      type: dict
+      version_added: 0.2.0
     mailbox_base:
       description: The mailbox base without a trailing slash.
       type: str

@@ -21,17 +21,19 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.vhosting.postfix.plugins.module_utils import _autoreply_model, _lists
+
 CLASSES = ("canonical", "alias", "mailbox", "forwarding")
 
 # Keys each class accepts; anything else is a typo and an error.
 _COMMON_KEYS = ("domain", "class", "description")
 CLASS_KEYS = {
     "canonical": _COMMON_KEYS + ("users",),
-    "alias": _COMMON_KEYS + ("aliases", "catch_all"),
+    "alias": _COMMON_KEYS + ("aliases", "catch_all", "lists"),
     "forwarding": _COMMON_KEYS + ("aliases", "catch_all"),
-    "mailbox": _COMMON_KEYS + ("mailboxes", "aliases", "catch_all", "store"),
+    "mailbox": _COMMON_KEYS + ("mailboxes", "aliases", "catch_all", "store", "lists"),
 }
-MAILBOX_KEYS = ("path", "format", "password", "password_hash")
+MAILBOX_KEYS = ("path", "format", "password", "password_hash", "autoreply")
 # Who delivers the mail of a mailbox domain: Postfix's virtual(8), or Dovecot
 # over LMTP (the howto's "non-Postfix mailbox store"; the accounts log in over
 # IMAP and to the submission service with their password).
@@ -59,6 +61,8 @@ DEFAULT_OPTIONS = {
     "mydestination": [],
     "myhostname": "",
     "mydomain": "",
+    # Where the autoreply copies go (transport -> pipe); default autoreply.<mydomain>.
+    "autoreply_domain": "",
 }
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -292,6 +296,8 @@ def _mailboxes(spec, where, domain, opts, store="virtual"):
             "uid": opts["vmail_uid"],
             "gid": opts["vmail_gid"],
         }
+        if settings.get("autoreply") is not None:
+            result[address]["autoreply"] = _autoreply_model.parse_autoreply(settings["autoreply"], here)
     return result
 
 
@@ -428,6 +434,7 @@ def _parse_definition(varname, spec, opts, local_domains, seen, domains):
             if address in entry["mailboxes"]:
                 raise DomainModelError("%s: %s is both a mailbox and an alias; use another address for the alias"
                                        % (where, address))
+        entry["lists"] = _lists.parse_lists(spec.get("lists"), where, entry, opts)
         if cls == "forwarding":
             if entry["mailboxes"]:
                 raise DomainModelError("%s: a forwarding domain has no mailboxes" % where)
@@ -452,6 +459,14 @@ def _build(domains, opts, failed=frozenset()):
         problems.extend(exc.problems)
         unix_users = {}
     virtual_alias_map, virtual_mailbox_map, mailboxes, user_aliases = _tables(domains, opts)
+    lists = [one for d in sorted(domains) for _a, one in sorted(domains[d].get("lists", {}).items())]
+    virtual_alias_map.update(_lists.alias_entries(lists, opts["local_domain"]))
+    user_aliases.update((address, domains[one["domain"]]) for one in lists for address in one["addresses"])
+    try:
+        autoreply_domain, autoreplies = _autoreply_model.build(domains, virtual_alias_map, opts, _local_domains(opts))
+    except DomainModelError as exc:
+        problems.extend(exc.problems)
+        autoreply_domain, autoreplies = None, {}
     try:
         _check_targets(domains, virtual_alias_map, virtual_mailbox_map, user_aliases, opts, failed)
     except DomainModelError as exc:
@@ -476,6 +491,9 @@ def _build(domains, opts, failed=frozenset()):
         "mailboxes": mailboxes,
         "unix_users": [unix_users[name] for name in sorted(unix_users)],
         "recipients": _recipients(domains, unix_users, virtual_alias_map),
+        "lists": lists,
+        "autoreply_domain": autoreply_domain,
+        "autoreplies": autoreplies,
         "mailbox_base": opts["mailbox_base"],
         "minimum_uid": opts["minimum_uid"],
         "vmail_uid": opts["vmail_uid"],
@@ -626,6 +644,8 @@ def _check_targets(domains, alias_map, mailbox_map, user_aliases, opts, failed=f
             continue  # a mailbox mapped to itself (catch-all protection)
         edges[key] = []
         for target in targets:
+            if target == key:
+                continue  # "a -> a, copy": Postfix delivers to a itself (an autoreply copy beside it)
             node = resolve(target)
             if node is False:
                 entry = user_aliases.get(key)

@@ -25,6 +25,7 @@ import hashlib
 import json
 import re
 
+from ansible_collections.vhosting.postfix.plugins.module_utils import _lists
 from ansible_collections.vhosting.postfix.plugins.module_utils._domains import DomainModelError, domain_model
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import INDEX_SUFFIXES
 from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, normalise_networks
@@ -142,6 +143,7 @@ def domain_options(values):
         "mydestination": values["vhosting_server__mydestination"],
         "myhostname": values["vhosting_server__myhostname"],
         "mydomain": values["vhosting_server__mydomain"],
+        "autoreply_domain": values["vhosting_domains__autoreply_domain"],
     }
 
 
@@ -198,6 +200,8 @@ def domains_part(values, domains, problems):
     # The domains whose mail another delivery agent than virtual(8) takes:
     # one transport entry per domain keeps a host with both kinds correct.
     transport = dict((domain, values["vhosting_dovecot__lmtp_transport"]) for domain in domains["dovecot_domains"])
+    if domains["autoreplies"]:
+        transport[domains["autoreply_domain"]] = AUTOREPLY_SERVICE + ":"
     part = {
         "table_type": table_type,
         "virtual": virtual,
@@ -222,7 +226,68 @@ def domains_part(values, domains, problems):
     if transport:
         part["tables"][transport_table] = "transport_map"
         part["parameters"]["transport_maps"] = ["%s:%s" % (table_type, transport_table)]
+    part.update(lists_part(values, domains))
+    part.update(autoreply_part(values, domains, part["parameters"]))
     return part
+
+
+# The pipe service of the autoreply program (master.cf) and what it needs on the host.
+AUTOREPLY_SERVICE = "vhosting_autoreply"
+AUTOREPLY_PROGRAM = "/usr/local/lib/vhosting-postfix/vhosting-autoreply"
+AUTOREPLY_CONFIG = "/etc/vhosting-postfix/autoreply.json"
+AUTOREPLY_STATE = "/var/lib/vhosting-autoreply"
+
+
+def lists_part(values, domains):
+    """The mailing lists: mlmmj's lists, their /etc/aliases entries, the package (nothing without lists)."""
+    spool = values["vhosting_domains__lists_spool"]
+    lists = [dict((k, one[k]) for k in ("address", "owners", "subscribers", "moderators", "subscribers_only",
+                                        "moderated", "closed", "delimiter", "headers")) for one in domains["lists"]]
+    for one, model in zip(lists, domains["lists"]):
+        one["dir"] = _lists.list_dir(spool, model)
+    return {
+        "lists": lists,
+        "lists_spool": spool,
+        # local(8) runs the commands of a root-owned /etc/aliases as default_privs: mlmmj's files are that user's.
+        "lists_user": (values["vhosting_server__parameters"] or {}).get("default_privs") or "nobody",
+        "aliases_entries": _lists.aliases_file_entries(domains["lists"], spool),
+        "aliases_type": values["vhosting_server__default_database_type"],
+        "packages": ["mlmmj"] if lists else [],
+    }
+
+
+def autoreply_part(values, domains, parameters):
+    """The autoreply program's service, user and settings; an empty service list removes an earlier one."""
+    if not domains["autoreplies"]:
+        return {"services": [], "autoreply": None, "autoreply_files": [AUTOREPLY_CONFIG, AUTOREPLY_PROGRAM]}
+    user = values["vhosting_domains__autoreply_user"]
+    # At most one recipient per run of the program (pipe(8) would pass several), and the autoreply domain
+    # refused to every SMTP client: its mail only comes from the virtual alias copies.
+    parameters["%s_destination_recipient_limit" % AUTOREPLY_SERVICE] = 1
+    parameters["smtpd_recipient_restrictions"] = ["check_recipient_access inline:{%s=REJECT}"
+                                                  % domains["autoreply_domain"]]
+    return {
+        "autoreply_files": [AUTOREPLY_CONFIG, AUTOREPLY_PROGRAM],
+        "services": [{
+            "service": AUTOREPLY_SERVICE, "type": "unix", "private": "-", "unpriv": "n", "chroot": "n",
+            # python3 -I: no environment variables, no user site directory, no current directory on sys.path.
+            "command": "pipe user=%s argv=/usr/bin/python3 -I %s ${sender} ${mailbox}" % (user, AUTOREPLY_PROGRAM),
+        }],
+        "autoreply": {
+            "domain": domains["autoreply_domain"],
+            "user": user,
+            "program": AUTOREPLY_PROGRAM,
+            "config_file": AUTOREPLY_CONFIG,
+            "state_dir": AUTOREPLY_STATE,
+            "config": {
+                "version": 1,
+                "domain": domains["autoreply_domain"],
+                "recipient_delimiter": values["vhosting_server__recipient_delimiter"],
+                "state_dir": AUTOREPLY_STATE,
+                "addresses": domains["autoreplies"],
+            },
+        },
+    }
 
 
 def relay_parameters(model, values, relayhost, sasl, recipient_checks, queue):
@@ -446,6 +511,11 @@ def host_model(values, definitions, primaries=None, hostname=None):
         # One transport_maps for the host: the domains role's table first
         # (hosted domains), then the relay role's; the domains role owns it.
         domains_role["parameters"]["transport_maps"] += [relay["parameters"].pop("transport_maps")]
+    if (domains_role and relay and "smtpd_recipient_restrictions" in domains_role["parameters"]
+            and "smtpd_recipient_restrictions" in relay["parameters"]):
+        # The autoreply domain's refusal first, then the relay role's restrictions; the domains role owns it.
+        domains_role["parameters"]["smtpd_recipient_restrictions"] += relay["parameters"].pop(
+            "smtpd_recipient_restrictions")
     _conflicts(values["vhosting_server__parameters"] or {},
                [("domains", domains_role["parameters"] if domains_role else ()),
                 ("relay", relay["parameters"] if relay else ()),
@@ -471,7 +541,8 @@ def host_model(values, definitions, primaries=None, hostname=None):
     # per-domain recipients and classes stay here (they are large and only
     # needed while the model is built).
     slim = dict((k, v) for k, v in domains.items()
-                if k not in ("mailboxes", "recipients", "domains", "dovecot_users", "sender_logins"))
+                if k not in ("mailboxes", "recipients", "domains", "dovecot_users", "sender_logins", "lists",
+                             "autoreplies"))
     slim["counts"] = {"domains": len(domains["domains"]), "mailboxes": len(domains["mailboxes"])}
     return {
         "version": MODEL_VERSION,

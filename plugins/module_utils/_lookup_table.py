@@ -529,3 +529,91 @@ def diff_text_lines(lines, table_type, hide_values=False, marker="Ansible manage
 def use_incremental(table_type, total, changes):
     """postmap -i/-d pays off for small changes to big indexed tables (see bench/README.md)."""
     return table_type in INCREMENTAL_TYPES and total >= 10000 and 0 < changes * 100 <= total
+
+
+# ------------------------------------------------------ aliases(5) files
+#
+# The local aliases file (/etc/aliases) is a lookup table too, indexed by
+# postalias: `name: value` lines (continuation lines and comments as in other
+# sources). The collection's entries live there beside the operator's and the
+# Debian package's, so in non-exclusive mode it is edited in place: only the
+# logical lines of the managed names change, every other line (comments,
+# layout, other names) is kept byte for byte.
+
+def split_alias_line(line):
+    """(name, value) of one logical aliases(5) line (the name as written, unfolded)."""
+    text = line.strip(_SPACE)
+    if text.startswith('"'):
+        end = text.find('"', 1)
+        if end > 0 and text[end + 1:].lstrip(_SPACE).startswith(":"):
+            return text[:end + 1], text[end + 1:].lstrip(_SPACE)[1:].strip(_SPACE)
+    name, _sep, value = text.partition(":")
+    return name.strip(_SPACE), value.strip(_SPACE)
+
+
+def alias_entries(text):
+    """[(folded name, value, [line indexes])] of the logical lines of an aliases(5) text."""
+    entries = []
+    for index, line in enumerate((text or "").splitlines()):
+        if not line.strip(_SPACE) or line.lstrip(_SPACE).startswith("#"):
+            continue
+        if line[0] in " \t":
+            if entries:
+                name, value, lines = entries[-1]
+                entries[-1] = (name, (value + " " + line.strip(_SPACE)).strip(_SPACE), lines + [index])
+            continue
+        name, value = split_alias_line(line)
+        entries.append((name.lower(), value, [index]))
+    return entries
+
+
+def alias_source_lines(text):
+    """The entries of an aliases(5) text as sorted `name<TAB>value` lines (the last of a name twice wins)."""
+    return sorted("%s\t%s" % kv for kv in dict((n, v) for n, v, _l in alias_entries(text)).items())
+
+
+def render_aliases(pairs, marker="Ansible managed"):
+    """An aliases(5) text of exactly `pairs` (exclusive mode); returns (text, first_entry_line_number)."""
+    header = HEADER.format(marker=marker, type="aliases(5)")
+    return header + "".join("%s: %s\n" % kv for kv in pairs), header.count("\n") + 1
+
+
+def edit_aliases(text, items):
+    """`text` with the requested [(key, value, state)] applied in place (non-exclusive mode).
+
+    A present key whose line already says the same (whitespace aside) is left
+    as written; another value replaces its logical line(s) with `name: value`;
+    a new key is appended; an absent key's lines are removed. Every other line
+    is kept as it is.
+    """
+    lines = (text or "").splitlines(True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    where = {}  # folded name -> [(value, line indexes)], one per logical line naming it
+    for name, value, indexes in alias_entries(text):
+        where.setdefault(name, []).append((value, indexes))
+    replaced = {}
+    appended = []
+    for key, value, state in items:
+        name = key.lower()
+        found = where.get(name, [])
+        indexes = [i for _v, entry in found for i in entry]
+        if state == "absent":
+            replaced.update((i, "") for i in indexes)
+            continue
+        if len(found) == 1 and " ".join(found[0][0].split()) == " ".join(value.split()):
+            continue
+        new = "%s: %s\n" % (name, value)
+        if indexes:
+            replaced[indexes[0]] = new
+            replaced.update((i, "") for i in indexes[1:])
+        else:
+            appended.append(new)
+    return "".join(replaced.get(i, line) for i, line in enumerate(lines)) + "".join(appended)
+
+
+def validate_alias_keys(items):
+    """Alias names end at the first ':' and must not look like a comment."""
+    for key, _value, _state in items:
+        if ":" in key or key.startswith('"'):
+            raise LookupTableError("alias name %r must not contain ':' or start with a quote" % key)

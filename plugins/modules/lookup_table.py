@@ -110,6 +110,32 @@ options:
         table is kept unless O(mode) is given; its index files always get the source's mode.
     type: bool
     default: false
+  aliases:
+    version_added: 0.2.0
+    description:
+      - The table is a local aliases(5) file such as C(/etc/aliases) (Postfix's C(alias_maps)); entries are written
+        as aliases(5) has them (the name, a colon, the value) and the index is built with C(postalias) instead of C(postmap). Names must not contain C(:).
+      - With O(exclusive=false) the file is edited in place, never re-rendered - only the logical lines of the given
+        names change (a name whose line already has the value, whitespace aside, keeps its layout), new names are
+        appended, and every other line (the operator's and the Debian package's names, comments) is kept byte for byte.
+    type: bool
+    default: false
+  managed_by:
+    version_added: 0.2.0
+    description:
+      - Who sets these entries, e.g. a role (letters, digits, C(_), C(.), C(-)). Needs O(exclusive=false).
+        (Not C(owner), which is the file's owner.)
+      - The module records in O(state_file) the keys this owner sets (entries with state C(present)) and removes
+        the keys it set on an earlier run and no longer sets, unless another owner has set them since. Keys nobody
+        recorded (the operator's) are never removed. The state file is written only after the table was written.
+    type: str
+  state_file:
+    version_added: 0.2.0
+    description:
+      - The JSON file where O(owner) records its keys, one per table. Default
+        C(/var/lib/vhosting-postfix/lookup_table/) followed by O(path) without its leading C(/), C(/) replaced by
+        C(_), and C(.json) (C(etc_aliases.json) for C(/etc/aliases)). Only used with O(managed_by).
+    type: path
 notes:
   - A change to an indexed table is picked up by Postfix by itself. regexp, pcre, cidr and texthash tables are read
     at process start, so roles notify a reload when such a table changes.
@@ -149,6 +175,16 @@ EXAMPLES = r"""
     exclusive: false
     entries:
       - {key: old.example, state: absent}
+
+- name: The collection's names in /etc/aliases, beside the operator's
+  vhosting.postfix.lookup_table:
+    path: /etc/aliases
+    type: lmdb
+    aliases: true
+    exclusive: false
+    managed_by: lists
+    entries:
+      mlmmj_example.org_news: '"|/usr/bin/mlmmj-receive -L /var/spool/mlmmj/news@example.org/"'
 
 - name: A secret table
   vhosting.postfix.lookup_table:
@@ -210,6 +246,12 @@ modified:
   description: Number of keys whose value changed.
   type: int
   returned: always
+stale_removed:
+  version_added: 0.2.0
+  description: The keys O(managed_by) set on an earlier run and no longer sets, removed (in check mode, to be removed).
+  type: list
+  elements: str
+  returned: always
 backup_file:
   description: The backup copy of the previous source, when O(backup=true) and the source changed.
   type: str
@@ -237,6 +279,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.vhosting.postfix.plugins.module_utils._atomic import write_atomic
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import (
     DIFF_LINE_LIMIT,
     LookupTableError,
@@ -251,11 +294,24 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
     pairs_to_lines,
     parse_data,
     plan,
+    alias_entries,
+    alias_source_lines,
+    edit_aliases,
+    fold,
+    render_aliases,
     render_lines,
     source_lines,
     summarise_lines,
     use_incremental,
     validate,
+    validate_alias_keys,
+)
+from ansible_collections.vhosting.postfix.plugins.module_utils._table_owner import (
+    check_owner,
+    default_state_file,
+    parse_state,
+    plan_ownership,
+    render_state,
 )
 
 # postmap creates the index files under this umask: nobody but the owner can
@@ -288,12 +344,13 @@ class Table(object):
     a table file with other attributes than the source's, at any path.
     """
 
-    def __init__(self, module, path, table_type):
+    def __init__(self, module, path, table_type, aliases=False):
         self.module = module
         self.path = path
         self.type = table_type
+        self.aliases = aliases
         self.suffixes = [name[len(path):] for name in index_files(path, table_type)]
-        self.postmap = module.get_bin_path("postmap", required=True)
+        self.postmap = module.get_bin_path("postalias" if aliases else "postmap", required=True)
         self.workspaces = []
 
     def read(self):
@@ -443,6 +500,9 @@ ARGUMENT_SPEC = dict(
     exclusive=dict(type="bool", default=True),
     backup=dict(type="bool", default=False),
     hide_values=dict(type="bool", default=False),
+    aliases=dict(type="bool", default=False),
+    managed_by=dict(type="str"),
+    state_file=dict(type="path"),
 )
 
 
@@ -458,14 +518,19 @@ def main():
     path = params["path"]
     table_type = params["type"] or _default_type(module)
     result = dict(changed=False, rebuilt=False, incremental=False, table="%s:%s" % (table_type, path), type=table_type,
-                  entries=0, added=0, removed=0, modified=0, index_fixed=[])
+                  entries=0, added=0, removed=0, modified=0, index_fixed=[], stale_removed=[])
     lines, items = _read_request(module, params, table_type, result)
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
         module.fail_json(msg="%s: directory %s does not exist" % (path, directory), **result)
 
-    table = Table(module, path, table_type)
+    owned = _ownership(module, params, items, table_type, result)
+    if owned:
+        items = items + [(key, None, "absent") for key in result["stale_removed"]]
+    table = Table(module, path, table_type, params["aliases"])
     work = _plan(table, params, lines, items, result)
+    if owned and owned["text"] != owned["new_text"]:
+        result["changed"] = True
     diffs = _content_diffs(path, table_type, work, params["hide_values"]) if module._diff else []
     file_args = module.load_file_common_arguments(params)
     want = _wanted_attributes(module, file_args, work, params["hide_values"])
@@ -477,7 +542,41 @@ def main():
                 _report_index(result, diffs, table.index_mismatches(path, want), want)
         _exit(module, result, diffs)
     _apply(module, table, params, work, (want, file_args), result, diffs)
+    if owned and owned["text"] != owned["new_text"]:
+        try:
+            write_atomic(owned["path"], owned["new_text"])
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="%s: the table was written, but not the state file %s: %s"
+                             % (path, owned["path"], to_native(exc)), **result)
     _exit(module, result, diffs)
+
+
+def _ownership(module, params, items, table_type, result):
+    """With managed_by: the state file, its new text, and the stale keys (in result); None without it."""
+    try:
+        owner = check_owner(params["managed_by"], params["exclusive"])
+    except LookupTableError as exc:
+        module.fail_json(msg="%s: %s" % (params["path"], to_native(exc)), **result)
+    if owner is None:
+        return None
+    state_file = params["state_file"] or default_state_file(params["path"])
+    try:
+        with open(state_file, "r", encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        text = None
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read the state file %s: %s. Nothing was changed" % (state_file, exc), **result)
+    try:
+        owners = parse_state(text, params["path"], state_file)
+    except LookupTableError as exc:
+        module.fail_json(msg=to_native(exc), **result)
+    stale, after = plan_ownership(owners, owner, items, lambda key: fold(key, table_type))
+    result["stale_removed"] = stale
+    new_text = render_state(params["path"], after)
+    if text is None and not after:
+        new_text = None  # nothing to record: no state file for an owner that never set anything
+    return {"path": state_file, "text": text, "new_text": new_text}
 
 
 def _exit(module, result, diffs):
@@ -517,6 +616,8 @@ def _read_request(module, params, table_type, result):
             items = normalise_entries(params["entries"])
         if items is not None:
             validate(items, table_type)
+            if params["aliases"]:
+                validate_alias_keys(items)
     except (LookupTableError, IOError, OSError) as exc:
         module.fail_json(msg="%s: %s" % (params["path"], to_native(exc)), **result)
     return lines, items
@@ -526,6 +627,8 @@ def _plan(table, params, lines, items, result):
     """Compare the table on the host with the request; fills the counts of ``result``."""
     table_type = table.type
     before_text = table.read()
+    if table.aliases:
+        return _plan_aliases(table, params, lines, items, before_text, result)
     current = None
     if lines is None:
         current = source_lines(before_text, table_type)
@@ -555,10 +658,41 @@ def _plan(table, params, lines, items, result):
                 source_stat=os.stat(table.path) if before_text is not None else None)
 
 
+def _plan_aliases(table, params, lines, items, before_text, result):
+    """_plan for an aliases(5) file: rendered whole when exclusive, else edited in place."""
+    if items is None:
+        items = [tuple(line.split("\t", 1)) + ("present",) for line in lines]
+    current = alias_source_lines(before_text)
+    if params["exclusive"]:
+        desired = plan([], items, table.type, True)[0]
+        after_text, first_line = render_aliases(desired)
+    else:
+        after_text, first_line = edit_aliases(before_text, items), 1
+    lines = alias_source_lines(after_text)
+    content_changed = after_text != (before_text or "")
+    if content_changed:
+        added, removed, modified, _upserts = diff_lines(current, lines, table.type)
+    else:
+        added, removed, modified = [], [], []
+    stale = (not content_changed) and before_text is not None and table.index_stale()
+    result.update(entries=len(alias_entries(after_text)), added=len(added), removed=len(removed),
+                  modified=len(modified))
+    result["rebuilt"] = bool(table.suffixes) and (content_changed or bool(stale))
+    result["incremental"] = False
+    result["changed"] = content_changed or bool(stale)
+    return dict(before_text=before_text, after_text=after_text, first_line=first_line, lines=lines, current=current,
+                added=added, removed=removed, modified=modified, upserts=[], content_changed=content_changed,
+                stale=stale, incremental=False, aliases=True,
+                source_stat=os.stat(table.path) if before_text is not None else None)
+
+
 def _content_diffs(path, table_type, work, hide):
     """The diff of the source: full text up to DIFF_LINE_LIMIT lines, else counts and a sample."""
     if not work["content_changed"]:
         return []
+    if work.get("aliases") and not hide and len(work["lines"]) + len(work["current"]) <= DIFF_LINE_LIMIT:
+        return [dict(before=work["before_text"] or "", after=work["after_text"],
+                     before_header=path, after_header=path)]
     lines, current = work["lines"], work["current"]
     if len(lines) + len(current) <= DIFF_LINE_LIMIT:
         return [dict(

@@ -379,6 +379,7 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vhosting.postfix.plugins.module_utils._atomic import write_atomic
 from ansible_collections.vhosting.postfix.plugins.module_utils._postconf import (
     PostconfError,
     parse_main_cf,
@@ -464,40 +465,6 @@ def read_text(path):
         if not os.path.lexists(path):
             return None
         raise exc
-
-
-def make_dirs(directory):
-    """Create ``directory`` and missing parents, mode 0755."""
-    missing = []
-    while directory and not os.path.isdir(directory):
-        missing.append(directory)
-        directory = os.path.dirname(directory)
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o755)
-        except FileExistsError:
-            if os.path.isdir(path):  # created meanwhile by a parallel run
-                continue
-            raise
-        os.chmod(path, 0o755)
-
-
-def write_atomic(path, text, mode=0o644):
-    """Write ``text`` to ``path`` through a temporary file renamed over it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    make_dirs(directory)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def load_state(module, path, config_dir):

@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Autoreplies of the hosted-domain model (the howto's "Autoreplies").
+
+A mailbox with an ``autoreply`` keeps its mail and sends a copy to a
+special domain that only the transport table knows::
+
+    alice@example.org   alice@example.org, alice@example.org@autoreply.example.net   (virtual_alias_maps)
+    autoreply.example.net   vhosting_autoreply:                                      (transport_maps)
+
+and the ``vhosting_autoreply`` pipe service (master.cf) runs the
+collection's autoreply program. The autoreply domain must be no final
+destination of the host: not in mydestination (the howto: "DO NOT list
+autoreply.mydomain.tld in mydestination!") and no hosted domain. Pure
+functions, called by ``_domains``.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+
+from ansible_collections.vhosting.postfix.plugins.module_utils import _domains
+
+AUTOREPLY_KEYS = ("subject", "body", "days", "from", "until")
+# RFC 5230 (Sieve vacation): one reply per sender per 7 days by default, at least 1 day.
+DEFAULT_DAYS = 7
+MAX_DAYS = 365
+REASON = ("the howto says 'DO NOT list autoreply.mydomain.tld in mydestination!': a local or hosted domain is a "
+          "final destination that accepts mail from anyone, so anyone could make this host send autoreplies to "
+          "arbitrary addresses; its mail must only come from the virtual alias copies")
+
+
+def _date(value, here, key):
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    try:
+        return datetime.datetime.strptime(str(value).strip(), "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        raise _domains.DomainModelError("%s: autoreply %s %r is not a date YYYY-MM-DD" % (here, key, value))
+
+
+def parse_autoreply(spec, here):
+    """Validate a mailbox's ``autoreply`` settings; None when it has none."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise _domains.DomainModelError("%s: autoreply must be a dict with keys %s" % (here, ", ".join(AUTOREPLY_KEYS)))
+    unknown = sorted(set(spec) - set(AUTOREPLY_KEYS))
+    if unknown:
+        raise _domains.DomainModelError("%s: autoreply: unknown key(s) %s (allowed: %s)"
+                                        % (here, ", ".join(unknown), ", ".join(AUTOREPLY_KEYS)))
+    subject = spec.get("subject")
+    if not isinstance(subject, str) or not subject.strip() or "\n" in subject or "\r" in subject:
+        raise _domains.DomainModelError("%s: autoreply subject must be a non-empty text on one line" % here)
+    body = spec.get("body")
+    if not isinstance(body, str) or not body.strip():
+        raise _domains.DomainModelError("%s: autoreply body must be a non-empty text" % here)
+    days = spec.get("days", DEFAULT_DAYS)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise _domains.DomainModelError("%s: autoreply days must be a whole number from 1 to %d (at most one reply "
+                                        "per sender in that many days), got %r" % (here, MAX_DAYS, days))
+    start, end = _date(spec.get("from"), here, "from"), _date(spec.get("until"), here, "until")
+    if start and end and end < start:
+        raise _domains.DomainModelError("%s: autoreply until %s is before from %s" % (here, end, start))
+    return {"subject": subject.strip(), "body": body if body.endswith("\n") else body + "\n", "days": days,
+            "from": start, "until": end}
+
+
+def autoreply_domain(opts):
+    """The autoreply domain: the option, else autoreply.<mydomain>; None when neither is known."""
+    name = opts.get("autoreply_domain") or ""
+    if not name and opts.get("mydomain"):
+        name = "autoreply.%s" % opts["mydomain"]
+    return name or None
+
+
+def build(domains, virtual_alias_map, opts, local_domains):
+    """Add the autoreply copies to virtual_alias_map; (domain, address -> settings) or (None, {}).
+
+    Raises DomainModelError when the autoreply domain is no valid domain, is
+    in mydestination or is a hosted domain (with the howto's reason).
+    """
+    boxes = [box for domain in sorted(domains) for _a, box in sorted(domains[domain].get("mailboxes", {}).items())
+             if box.get("autoreply")]
+    if not boxes:
+        return None, {}
+    name = autoreply_domain(opts)
+    if name is None:
+        raise _domains.DomainModelError("autoreplies need an autoreply domain: set vhosting_domains__autoreply_domain "
+                                        "or vhosting_server__mydomain")
+    name = _domains.normalise_domain(name, "vhosting_domains__autoreply_domain")
+    if name in local_domains:
+        raise _domains.DomainModelError("vhosting_domains__autoreply_domain: %s is in mydestination; %s"
+                                        % (name, REASON))
+    if name in domains:
+        raise _domains.DomainModelError("vhosting_domains__autoreply_domain: %s is a hosted %s domain (%s); %s"
+                                        % (name, domains[name]["class"], domains[name]["varname"], REASON))
+    # The addresses that reach each mailbox directly: its own and the aliases naming it.
+    reached = {}
+    for key, targets in virtual_alias_map.items():
+        if not key.startswith("@"):
+            for target in targets:
+                reached.setdefault(target, set()).add(key)
+    settings = {}
+    for box in boxes:
+        address = box["address"]
+        virtual_alias_map[address] = list(virtual_alias_map.get(address, [address])) + ["%s@%s" % (address, name)]
+        settings[address] = dict(box["autoreply"], addresses=sorted(reached.get(address, set()) | {address}))
+    return name, settings
