@@ -26,8 +26,13 @@ def make_dirs(directory):
         os.chmod(path, 0o755)
 
 
-def write_atomic(path, text, mode=0o644):
-    """Write ``text`` to ``path`` through a temporary file renamed over it."""
+def write_atomic(path, text, mode=0o644, uid=None, gid=None):
+    """Write ``text`` to ``path`` through a temporary file renamed over it.
+
+    The temporary file is private (0600) until it has its final owner
+    (``uid``/``gid``, when given) and ``mode``, so a secret is never readable
+    by others, not even for a moment.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     make_dirs(directory)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
@@ -36,6 +41,8 @@ def write_atomic(path, text, mode=0o644):
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        if uid is not None or gid is not None:
+            os.chown(tmp, -1 if uid is None else uid, -1 if gid is None else gid)
         os.chmod(tmp, mode)
         os.rename(tmp, path)
     except BaseException:

@@ -142,9 +142,9 @@ import grp
 import os
 import pwd
 import stat
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vhosting.postfix.plugins.module_utils._atomic import write_atomic
 from ansible_collections.vhosting.postfix.plugins.module_utils._dovecot_users import UsersError, plan
 
 
@@ -215,20 +215,7 @@ def main():
     if not changed or module.check_mode:
         module.exit_json(**result)
     if content_changed:
-        directory = os.path.dirname(path) or "."
-        fd, tmp = tempfile.mkstemp(prefix=".vhosting-users.", dir=directory)
-        try:
-            os.fchown(fd, uid, gid)
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.rename(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, text, mode, uid, gid)
     else:
         os.chown(path, uid, gid)
         os.chmod(path, mode)
