@@ -33,6 +33,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._host_model impor
     fingerprint,
     host_model,
 )
+from ansible_collections.vhosting.postfix.plugins.module_utils._host_checks import lookalike_names
 from ansible_collections.vhosting.postfix.plugins.module_utils._relay import RelayError, expand_backup_for
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -142,6 +143,7 @@ class ActionModule(ActionBase):
             defaults.update(role_defaults)
         problems = check_variable_names([n for n in task_vars if n.startswith("vhosting_")],
                                         dict((role, set(options)) for role, (_d, options) in roles.items()))
+        problems.extend(lookalike_names(n for n in task_vars if not n.isascii()))
         resolve = self._resolver(task_vars, defaults)
         unusable = []  # values of the wrong type: the model cannot be built from them
         values = self._values(resolve, roles, unusable)

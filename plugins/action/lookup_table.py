@@ -8,11 +8,20 @@ Ships the entries to the host in a file instead of module arguments: inline
 `src` data file is transferred as it is. The module then reads that file. So
 a very large table never passes through Ansible's variables or the module's
 argument JSON, and `hide_values` keeps values out of the logged invocation.
+
+Before it transfers anything, it asks the module (``probe``) whether the
+table is still what the same request gave on an earlier run: the request's
+digest (the data file's bytes, the task's options and the code of the
+module and its module_utils) is recorded on the source, together with the
+sha256 of the content that run wrote. When both still match (the module
+reads the source to check), the data is not transferred and not processed
+again; the attributes are checked as on every run.
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import os
 import re
@@ -28,6 +37,33 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
     normalise_entries,
     validate,
 )
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CODE = (os.path.join(_ROOT, "modules", "lookup_table.py"), os.path.join(_ROOT, "module_utils", "_lookup_table.py"),
+         os.path.join(_ROOT, "module_utils", "_table_owner.py"))
+_CODE_DIGEST = []
+
+
+def _code_digest():
+    if not _CODE_DIGEST:
+        digest = hashlib.sha256()
+        for path in _CODE:
+            with open(path, "rb") as handle:
+                digest.update(handle.read())
+        _CODE_DIGEST.append(digest.hexdigest())
+    return _CODE_DIGEST[0]
+
+
+def input_digest(args, data_path):
+    """The digest of one request: the module's code, the task's options (src aside) and the data's bytes."""
+    digest = hashlib.sha256(_code_digest().encode("ascii"))
+    digest.update(json.dumps(dict((k, v) for k, v in args.items() if k != "src"), sort_keys=True,
+                             default=str).encode("utf-8", "surrogateescape"))
+    with open(data_path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
 
 _PLAIN_KEY = re.compile(r"[^\s#]\S*\Z")
 _PLAIN_VALUE = re.compile(r"\S(?:[^\r\n]*\S)?\Z")
@@ -74,6 +110,13 @@ class ActionModule(ActionBase):
                     # The host sees a temporary name: decide by the real one here.
                     with open(source, "r", errors="replace") as handle:
                         args["format"] = detect_format(os.path.basename(source), handle.read(64))
+            if not args.get("managed_by"):
+                args["input_digest"] = input_digest(args, source)
+                probe = self._execute_module(module_name="vhosting.postfix.lookup_table",
+                                             module_args=dict(args, probe=True), task_vars=task_vars)
+                if not probe.get("probe_miss"):
+                    result.update(probe)
+                    return result
             remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "lookup_table_entries")
             self._transfer_file(source, remote)
             self._fixup_perms2((self._connection._shell.tmpdir, remote))

@@ -63,7 +63,21 @@ DEFAULT_OPTIONS = {
     "mydomain": "",
     # Where the autoreply copies go (transport -> pipe); default autoreply.<mydomain>.
     "autoreply_domain": "",
+    # Accounts that are not people's: never a canonical domain's user (the
+    # user module would change them). The host model adds the vmail user and
+    # the autoreply user to these.
+    "system_accounts": [],
 }
+
+# Debian's own accounts (base-passwd, and the packages the collection installs):
+# a canonical domain's users are people's accounts, created with useradd.
+SYSTEM_ACCOUNTS = (
+    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data",
+    "backup", "list", "irc", "gnats", "nobody", "_apt", "messagebus", "sshd", "systemd-network",
+    "systemd-resolve", "systemd-timesync", "systemd-coredump", "postfix", "dovecot", "dovenull", "mlmmj",
+)
+# Debian's first uid of a normal account (adduser.conf FIRST_UID).
+FIRST_NORMAL_UID = 1000
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN_RE = re.compile(r"^(?:%s\.)+%s$" % (_LABEL, _LABEL))
@@ -185,7 +199,7 @@ def _options(options):
     opts["local_domain"] = local_domain
     opts["minimum_uid"] = _int(opts["minimum_uid"], "option minimum_uid", 1)
     opts["vmail_uid"] = _int(opts["vmail_uid"], "option vmail_uid", 0)
-    opts["vmail_gid"] = _int(opts["vmail_gid"], "option vmail_gid", 0)
+    opts["vmail_gid"] = _int(opts["vmail_gid"], "option vmail_gid", 1)
     if opts["vmail_uid"] < opts["minimum_uid"]:
         raise DomainModelError("option vmail_uid: uid %d is below virtual_minimum_uid %d; Postfix's virtual(8) would "
                                "refuse to deliver" % (opts["vmail_uid"], opts["minimum_uid"]))
@@ -319,7 +333,7 @@ def _aliases(spec, where, domain, opts):
     return result
 
 
-def _users(spec, where):
+def _users(spec, where, opts):
     if spec is None:
         return []
     if not isinstance(spec, (list, tuple)):
@@ -338,11 +352,24 @@ def _users(spec, where):
         if not isinstance(name, str) or not _UNIX_USER_RE.match(name):
             raise DomainModelError("%s: %r is not a valid UNIX account name (lower case, starting with a letter or _)"
                                    % (where, name))
+        if name in SYSTEM_ACCOUNTS or name in opts["system_accounts"]:
+            raise DomainModelError("%s, user %s: a system account (Postfix's, Dovecot's, the vmail or autoreply "
+                                   "user, or one of Debian's own); a canonical domain's users are people's accounts"
+                                   % (where, name))
         user = {"name": name, "uid": None, "comment": None}
         if item.get("uid") is not None:
-            user["uid"] = _int(item["uid"], "%s, user %s: uid" % (where, name), 1)
+            uid = user["uid"] = _int(item["uid"], "%s, user %s: uid" % (where, name), 1)
+            if uid == opts["vmail_uid"]:
+                raise DomainModelError("%s, user %s: uid %d is the vmail user's (vhosting_domains__vmail_uid)"
+                                       % (where, name, uid))
+            if uid < FIRST_NORMAL_UID:
+                raise DomainModelError("%s, user %s: uid %d is in the system range (below %d)"
+                                       % (where, name, uid, FIRST_NORMAL_UID))
         if item.get("comment") is not None:
-            user["comment"] = str(item["comment"])
+            comment = user["comment"] = str(item["comment"])
+            if re.search(r"[:\n\r\x00]", comment):
+                raise DomainModelError("%s, user %s: comment %r contains ':' or a line break (the passwd file's "
+                                       "separators)" % (where, name, comment))
         result.append(user)
     return result
 
@@ -420,7 +447,7 @@ def _parse_definition(varname, spec, opts, local_domains, seen, domains):
     seen[domain] = varname
     entry = {"varname": varname, "domain": domain, "class": cls}
     if cls == "canonical":
-        entry["users"] = _users(spec.get("users"), where)
+        entry["users"] = _users(spec.get("users"), where, opts)
     else:
         store = spec.get("store", "virtual") if cls == "mailbox" else None
         if cls == "mailbox" and store not in STORES:
@@ -471,6 +498,7 @@ def _build(domains, opts, failed=frozenset()):
         _check_targets(domains, virtual_alias_map, virtual_mailbox_map, user_aliases, opts, failed)
     except DomainModelError as exc:
         problems.extend(exc.problems)
+    problems.extend(_path_clashes(domains, mailboxes))
     if problems:
         raise DomainModelError(problems=problems)
 
@@ -535,6 +563,29 @@ def _sender_logins(mailboxes, virtual_alias_map):
             owners[address] = accounts
     logins.update(owners)
     return dict(sorted(logins.items()))
+
+
+def _path_clashes(domains, mailboxes):
+    """Problems for mailboxes of the host (every domain) that share their files or nest inside another's."""
+    owner = {}
+    for box in mailboxes:
+        owner.setdefault(box["full_path"], []).append(box)
+    problems = []
+
+    def name(box):
+        return "%s, mailbox %s (path %r)" % (_where(domains[box["domain"]]["varname"], box["domain"]), box["address"],
+                                             box["path"])
+    for full_path in sorted(owner):
+        boxes = owner[full_path]
+        for other in boxes[1:]:
+            problems.append("%s: the same files as %s" % (name(other), name(boxes[0])))
+        parent = full_path.rsplit("/", 1)[0]
+        while "/" in parent:
+            if parent in owner:
+                problems.append("%s: inside the mailbox of %s" % (name(boxes[0]), name(owner[parent][0])))
+                break
+            parent = parent.rsplit("/", 1)[0]
+    return problems
 
 
 def _unix_users(domains):

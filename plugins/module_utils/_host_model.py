@@ -25,8 +25,13 @@ import hashlib
 import json
 import re
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _lists
-from ansible_collections.vhosting.postfix.plugins.module_utils._domains import DomainModelError, domain_model
+from ansible_collections.vhosting.postfix.plugins.module_utils import _host_checks, _lists
+from ansible_collections.vhosting.postfix.plugins.module_utils._domains import (
+    SYSTEM_ACCOUNTS,
+    DomainModelError,
+    _local_domains,
+    domain_model,
+)
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import INDEX_SUFFIXES
 from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, normalise_networks
 from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
@@ -144,7 +149,36 @@ def domain_options(values):
         "myhostname": values["vhosting_server__myhostname"],
         "mydomain": values["vhosting_server__mydomain"],
         "autoreply_domain": values["vhosting_domains__autoreply_domain"],
+        "system_accounts": [values["vhosting_domains__vmail_user"], values["vhosting_domains__autoreply_user"]],
     }
+
+
+# The variable behind each option of the domain model, for its messages.
+OPTION_VARIABLES = {
+    "role_accounts": "vhosting_domains__role_accounts",
+    "role_account_target": "vhosting_domains__role_account_target",
+    "local_domain": "vhosting_domains__local_domain",
+    "mailbox_base": "vhosting_domains__mailbox_base",
+    "minimum_uid": "vhosting_domains__virtual_minimum_uid",
+    "vmail_uid": "vhosting_domains__vmail_uid",
+    "vmail_gid": "vhosting_domains__vmail_gid",
+    "recipient_delimiter": "vhosting_server__recipient_delimiter",
+    "mydestination": "vhosting_server__mydestination",
+    "myhostname": "vhosting_server__myhostname",
+    "mydomain": "vhosting_server__mydomain",
+    "autoreply_domain": "vhosting_domains__autoreply_domain",
+}
+
+
+def _name_variables(problems):
+    """'option mailbox_base: ...' of the domain model becomes 'vhosting_domains__mailbox_base: ...'."""
+    named = []
+    for problem in problems:
+        match = re.match(r"^option (\w+): ", problem)
+        if match and match.group(1) in OPTION_VARIABLES:
+            problem = OPTION_VARIABLES[match.group(1)] + problem[len("option %s" % match.group(1)):]
+        named.append(problem)
+    return named
 
 
 def _table_type(values, name, problems):
@@ -460,6 +494,21 @@ def _conflicts(server_parameters, owners, problems):
                             % (", ".join(both), role, "it" if len(both) == 1 else "them"))
 
 
+def _checks(values, domains, relay, problems):
+    """The checks across roles (see _host_checks)."""
+    _host_checks.server_parameters(values, relay["parameters"] if relay else {}, problems)
+    _host_checks.names_and_addresses(values, problems)
+    _host_checks.map_types(values, problems)
+    _host_checks.mail_tree(values, problems)
+    _host_checks.accounts(values, set(SYSTEM_ACCOUNTS), problems)
+    _host_checks.table_paths(values, problems)
+    canonical = domains["canonical_domains"] if domains else []
+    mydestination = list(values["vhosting_server__mydestination"]) + list(canonical)
+    _host_checks.local_domain(values, _local_domains({
+        "mydestination": mydestination, "myhostname": values["vhosting_server__myhostname"],
+        "mydomain": values["vhosting_server__mydomain"]}), problems)
+
+
 def stale_index_files(tables):
     """Index files of the tables the roles own that main.cf no longer names.
 
@@ -498,7 +547,7 @@ def host_model(values, definitions, primaries=None, hostname=None):
     try:
         domains = domain_model(definitions, domain_options(values))
     except DomainModelError as exc:
-        problems.extend(exc.problems)
+        problems.extend(_name_variables(exc.problems))
         domains = None
     server = server_part(values, domains, problems)
     domains_role = domains_part(values, domains, problems)
@@ -516,6 +565,7 @@ def host_model(values, definitions, primaries=None, hostname=None):
         # The autoreply domain's refusal first, then the relay role's restrictions; the domains role owns it.
         domains_role["parameters"]["smtpd_recipient_restrictions"] += relay["parameters"].pop(
             "smtpd_recipient_restrictions")
+    _checks(values, domains, relay, problems)
     _conflicts(values["vhosting_server__parameters"] or {},
                [("domains", domains_role["parameters"] if domains_role else ()),
                 ("relay", relay["parameters"] if relay else ()),

@@ -26,6 +26,11 @@ description:
     are made in a private (C(0700)) temporary directory next to the source, given their final owner, group and mode
     there (C(postmap) runs with umask C(077)) and renamed into place, so no table file ever has other attributes at
     any path. No temporary file or directory is left behind, after success or failure.
+  - A run killed part-way (C(kill -9), a lost host) is repaired by the next run. A hidden marker
+    (C(.NAME.vhpending) next to the source) exists from just before the first live table file is renamed or
+    updated in place until the source and every index file agree again; while it exists the index counts as stale
+    and is rebuilt from the source. Runs on tables of one directory hold an exclusive lock on that directory, and
+    each run removes the private directories that killed runs of the same table left (RV(leftovers_removed)).
   - If postmap fails, the previous source is kept (or put back) and the module fails with postmap's stderr, so the
     source and the indexed table never disagree.
   - Every entry is validated before anything is written; bad input fails naming the offending key and changes nothing.
@@ -76,7 +81,7 @@ options:
       - The table's entries. Either a dict C(key -> value), where a list value is written as C(a, b, c), or a list of
         dicts with C(key), C(value) and C(state) (C(present) or C(absent)); the list form keeps the order, which is the
         lookup order of regexp, pcre and cidr tables.
-      - Mutually exclusive with O(src). One of them is required.
+      - Mutually exclusive with O(src). One of them is required (except with O(probe)).
     type: raw
   src:
     description:
@@ -136,6 +141,21 @@ options:
         C(/var/lib/vhosting-postfix/lookup_table/) followed by O(path) without its leading C(/), C(/) replaced by
         C(_), and C(.json) (C(etc_aliases.json) for C(/etc/aliases)). Only used with O(managed_by).
     type: path
+  input_digest:
+    version_added: 0.2.0
+    description:
+      - Set by the action plugin, not by tasks. The digest of the request (data, options, the module's code); after
+        a run the module records it on the source (extended attribute C(user.vhosting.lookup_table)) with the
+        sha256 of the content it wrote, so that the next run with the same request needs no transfer of the data.
+    type: str
+  probe:
+    version_added: 0.2.0
+    description:
+      - Set by the action plugin, not by tasks. Only check whether the table is still what O(input_digest) gave
+        (the recorded digest matches, the source's sha256 is the recorded one, the index is not stale, no killed
+        run left anything); if so, check the attributes and return RV(input_unchanged), else return C(probe_miss).
+    type: bool
+    default: false
 notes:
   - A change to an indexed table is picked up by Postfix by itself. regexp, pcre, cidr and texthash tables are read
     at process start, so roles notify a reload when such a table changes.
@@ -212,6 +232,18 @@ index_fixed:
   elements: str
   returned: always
   sample: [/etc/postfix/sasl_passwd.lmdb]
+input_unchanged:
+  description: The request was the same as the one that gave the table its current content (recorded on the
+    source), so the data was neither transferred nor processed again.
+  type: bool
+  returned: when true
+leftovers_removed:
+  description: Private temporary directories of killed earlier runs of this table, removed by this run (in
+    check mode, those that would be removed).
+  type: list
+  elements: str
+  returned: always
+  sample: [/etc/postfix/.virtual.k2j4h1xq.vhtmp]
 rebuilt:
   description: Whether postmap ran (or would run in check mode) on the index, fully or incrementally.
   type: bool
@@ -271,6 +303,8 @@ stderr:
   returned: failure of postmap
 """
 
+import fcntl
+import hashlib
 import os
 import shutil
 import stat
@@ -352,6 +386,51 @@ class Table(object):
         self.suffixes = [name[len(path):] for name in index_files(path, table_type)]
         self.postmap = module.get_bin_path("postalias" if aliases else "postmap", required=True)
         self.workspaces = []
+        directory, name = os.path.split(path)
+        self.directory = directory or "."
+        # Present from just before the live files are first touched until the
+        # source and every index file agree again: a run killed in between
+        # leaves it, and the next run rebuilds the index from the source.
+        self.pending = os.path.join(self.directory, ".%s.vhpending" % name)
+        self.lock_fd = None
+
+    def lock(self, remove_leftovers=True):
+        """Hold an exclusive lock on the table's directory for the rest of the run, then find (and remove,
+        unless told not to) what killed runs of this table left: their private directories (a partial new
+        source or index). Returns their names."""
+        self.lock_fd = os.open(self.directory, os.O_RDONLY)
+        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        left = self.leftovers()
+        for name in left if remove_leftovers else []:
+            shutil.rmtree(name, ignore_errors=True)
+        return left
+
+    def leftovers(self):
+        """The private directories that killed runs of this table left."""
+        prefix = ".%s." % os.path.basename(self.path)
+        return sorted(os.path.join(self.directory, name) for name in os.listdir(self.directory)
+                      if name.startswith(prefix) and name.endswith(".vhtmp")
+                      and os.path.isdir(os.path.join(self.directory, name)))
+
+    def unlock(self):
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)  # also releases the lock
+            self.lock_fd = None
+
+    def begin(self):
+        """Write the pending marker (durably) before any live table file changes."""
+        fd = os.open(self.pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def done(self):
+        """The source and its index agree again: remove the pending marker."""
+        try:
+            os.unlink(self.pending)
+        except OSError:
+            pass
 
     def read(self):
         try:
@@ -364,6 +443,8 @@ class Table(object):
         """True when an indexed type's index is missing or older than the source."""
         if not self.suffixes:
             return False
+        if os.path.exists(self.pending):
+            return True
         source_mtime = os.stat(self.path).st_mtime
         for suffix in self.suffixes:
             index = self.path + suffix
@@ -502,6 +583,8 @@ ARGUMENT_SPEC = dict(
     hide_values=dict(type="bool", default=False),
     aliases=dict(type="bool", default=False),
     managed_by=dict(type="str"),
+    input_digest=dict(type="str"),
+    probe=dict(type="bool", default=False),
     state_file=dict(type="path"),
 )
 
@@ -510,15 +593,18 @@ def main():
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=[("entries", "src")],
-        required_one_of=[("entries", "src")],
         add_file_common_args=True,
         supports_check_mode=True,
     )
     params = module.params
     path = params["path"]
+    if not params["probe"] and params["entries"] is None and params["src"] is None:
+        module.fail_json(msg="one of the following is required: entries, src")
     table_type = params["type"] or _default_type(module)
     result = dict(changed=False, rebuilt=False, incremental=False, table="%s:%s" % (table_type, path), type=table_type,
                   entries=0, added=0, removed=0, modified=0, index_fixed=[], stale_removed=[])
+    if params["probe"]:
+        _probe(module, params, table_type, result)
     lines, items = _read_request(module, params, table_type, result)
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
@@ -528,7 +614,24 @@ def main():
     if owned:
         items = items + [(key, None, "absent") for key in result["stale_removed"]]
     table = Table(module, path, table_type, params["aliases"])
+    try:
+        _locked_run(module, table, params, lines, items, owned, result)
+    finally:
+        table.unlock()
+
+
+def _locked_run(module, table, params, lines, items, owned, result):
+    """main() from the directory lock on; exits through exit_json/fail_json."""
+    path, table_type = table.path, table.type
+    directory = table.directory
+    try:
+        result["leftovers_removed"] = table.lock(remove_leftovers=not module.check_mode)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="%s: cannot lock %s or remove what earlier runs left: %s"
+                         % (path, directory, to_native(exc)), **result)
     work = _plan(table, params, lines, items, result)
+    if result["leftovers_removed"]:
+        result["changed"] = True
     if owned and owned["text"] != owned["new_text"]:
         result["changed"] = True
     diffs = _content_diffs(path, table_type, work, params["hide_values"]) if module._diff else []
@@ -542,12 +645,86 @@ def main():
                 _report_index(result, diffs, table.index_mismatches(path, want), want)
         _exit(module, result, diffs)
     _apply(module, table, params, work, (want, file_args), result, diffs)
+    if params["input_digest"] and not params["managed_by"]:
+        _write_record(path, params["input_digest"], work["after_text"], result["entries"])
     if owned and owned["text"] != owned["new_text"]:
         try:
             write_atomic(owned["path"], owned["new_text"])
         except (IOError, OSError) as exc:
             module.fail_json(msg="%s: the table was written, but not the state file %s: %s"
                              % (path, owned["path"], to_native(exc)), **result)
+    _exit(module, result, diffs)
+
+
+# The record of the last run's request on the source (an extended attribute):
+# "v1 <input digest> <sha256 of the source it wrote> <entries>".
+RECORD_XATTR = "user.vhosting.lookup_table"
+
+
+def _sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_record(path):
+    try:
+        fields = os.getxattr(path, RECORD_XATTR).decode("ascii").split()
+    except (OSError, AttributeError, UnicodeDecodeError):
+        return None
+    if len(fields) != 4 or fields[0] != "v1" or not fields[3].isdigit():
+        return None
+    return {"input": fields[1], "sha256": fields[2], "entries": int(fields[3])}
+
+
+def _write_record(path, input_digest, text, entries):
+    """Record which request gave the source's current content (nothing if the filesystem has no user xattrs)."""
+    value = "v1 %s %s %d" % (input_digest, hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest(), entries)
+    try:
+        if os.getxattr(path, RECORD_XATTR).decode("ascii", "replace") == value:
+            return
+    except (OSError, AttributeError):
+        pass
+    try:
+        os.setxattr(path, RECORD_XATTR, value.encode("ascii"))
+    except (OSError, AttributeError):
+        pass
+
+
+def _probe(module, params, table_type, result):
+    """The action plugin's first call: is the table already what this exact request (the digest of the data,
+    the options and the module's code) gave on an earlier run? Then nothing needs to be transferred: the
+    source still has the content that run wrote (its sha256, read now), the index is not stale and no killed
+    run left anything; the attributes are checked and fixed as on every run. Otherwise exit with probe_miss."""
+    path = params["path"]
+    table = Table(module, path, table_type, params["aliases"])
+    record = _read_record(path) if os.path.isfile(path) else None
+    miss = None
+    if not params["input_digest"] or params["managed_by"]:
+        miss = "no input digest" if not params["input_digest"] else "managed_by"
+    elif record is None:
+        miss = "no record of an earlier run"
+    elif record["input"] != params["input_digest"]:
+        miss = "another request"
+    elif table.index_stale() or table.leftovers():
+        miss = "index stale or leftovers of a killed run"
+    elif _sha256_file(path) != record["sha256"]:
+        miss = "the source changed since"
+    if miss:
+        module.exit_json(changed=False, probe_miss=True, reason=miss)
+    result["entries"] = record["entries"]
+    result["input_unchanged"] = True
+    diffs = []
+    file_args = module.load_file_common_arguments(params)
+    work = {"source_stat": os.stat(path)}
+    want = _wanted_attributes(module, file_args, work, params["hide_values"])
+    result["changed"] = module.set_fs_attributes_if_different(file_args, False, diff=None)
+    if module.check_mode:
+        _report_index(result, diffs, table.index_mismatches(path, want), want)
+    else:
+        _report_index(result, diffs, table.match_index(path), attributes(path))
     _exit(module, result, diffs)
 
 
@@ -733,11 +910,15 @@ def _apply(module, table, params, work, wanted, result, diffs):
             else:
                 if table.suffixes:
                     table.build_index(tmp)
+                    table.begin()
                 table.swap_in(tmp, with_index=bool(table.suffixes))
+            table.done()
         elif work["stale"]:
             tmp = table.temp_source(work["before_text"], mode, uid, gid)
             table.build_index(tmp)
+            table.begin()
             table.swap_in(tmp, with_index=True, with_source=False)
+            table.done()
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
         # Checked and fixed on every run, whatever else happened.
         _report_index(result, diffs, table.match_index(path), attributes(path))
@@ -777,6 +958,7 @@ def _update_in_place(table, tmp, before_text, removed, upserts, attrs):
     If postmap fails, the old source is put back and the index rebuilt from it,
     so the source and the index agree again.
     """
+    table.begin()
     table.match_index(table.path, attributes(tmp))
     table.swap_in(tmp, with_index=False)
     target = "%s:%s" % (table.type, table.path)
@@ -791,6 +973,7 @@ def _update_in_place(table, tmp, before_text, removed, upserts, attrs):
         restore = table.temp_source(before_text, mode, uid, gid)
         table.build_index(restore)
         table.swap_in(restore)
+        table.done()
         raise
     table.match_index(table.path)
     # The in-place update leaves the index newer than the source, as Postfix expects.

@@ -325,3 +325,131 @@ def test_documentation_parses_and_documents_index_fixed():
     assert doc["module"] == "lookup_table"
     assert {"module": "vhosting.postfix.lookup_info"} in doc["seealso"]
     assert returned["index_fixed"]["type"] == "list" and returned["index_fixed"]["returned"] == "always"
+
+
+class Killed(BaseException):
+    """Stands for kill -9: no except clause of the module catches it."""
+
+
+def kill_at(monkeypatch, first_arg):
+    """Make the module 'die' when it calls postmap with `first_arg`, leaving what a kill -9 leaves (the
+    private directory too: with a real kill no cleanup runs)."""
+    real_run = lookup_table.Table.run
+
+    def dying_run(self, args, *rest, **kwargs):
+        if args[0] == first_arg:
+            raise Killed()
+        return real_run(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(lookup_table.Table, "run", dying_run)
+    monkeypatch.setattr(lookup_table.Table, "cleanup", lambda self: None)
+
+
+def big_table(host, capsys, changed=()):
+    data = host / "big.txt"
+    data.write_text("".join("u%d@x\t%s\n" % (i, "new%d" % i if i in changed else "v%d" % i)
+                            for i in range(20000) if i != 7 or not changed))
+    return run(host, capsys, src=str(data), format="postmap")
+
+
+def test_a_run_killed_between_postmap_d_and_i_is_repaired_by_the_next_run(host, capsys, monkeypatch):
+    big_table(host, capsys)
+    with monkeypatch.context() as patched:
+        kill_at(patched, "-i")
+        with pytest.raises(Killed):
+            big_table(host, capsys, changed=(5,))
+        capsys.readouterr()
+    etc = host / "etc"
+    # What the kill left: the new source, an index newer than it without the new value, the marker.
+    assert "u5@x\tnew5" in (etc / "virtual").read_text()
+    assert os.stat(etc / "virtual.lmdb").st_mtime_ns >= os.stat(etc / "virtual").st_mtime_ns
+    assert (etc / ".virtual.vhpending").exists()
+    result = big_table(host, capsys, changed=(5,))
+    assert result["changed"] and result["rebuilt"] and not result["incremental"]
+    assert result["added"] == result["removed"] == result["modified"] == 0
+    assert (etc / "virtual.lmdb").read_text() == (etc / "virtual").read_text()
+    assert sorted(os.listdir(etc)) == ["virtual", "virtual.lmdb"]
+    again = big_table(host, capsys, changed=(5,))
+    assert not again["changed"] and not again["rebuilt"]
+
+
+def test_a_killed_full_rebuild_leaves_nothing_after_the_next_run(host, capsys, monkeypatch):
+    run(host, capsys, entries={"a@x": "A"})
+    with monkeypatch.context() as patched:
+        kill_at(patched, "lmdb:%s" % (host / "etc"))  # never matches: kill at the full build instead
+        real_build = lookup_table.Table.build_index
+
+        def dying_build(self, tmp):
+            real_build(self, tmp)
+            raise Killed()
+
+        patched.setattr(lookup_table.Table, "build_index", dying_build)
+        with pytest.raises(Killed):
+            run(host, capsys, entries={"a@x": "B"})
+        capsys.readouterr()
+    etc = host / "etc"
+    left = [name for name in os.listdir(etc) if name.endswith(".vhtmp")]
+    assert len(left) == 1 and left[0].startswith(".virtual.")
+    # A killed run of another table's is not this table's to remove.
+    (etc / ".other.abcdefgh.vhtmp").mkdir()
+    check = run(host, capsys, entries={"a@x": "A"}, _ansible_check_mode=True)
+    assert check["changed"] and check["leftovers_removed"] == [str(etc / left[0])]
+    assert (etc / left[0]).is_dir()
+    result = run(host, capsys, entries={"a@x": "A"})
+    assert result["changed"] and not result["rebuilt"] and result["leftovers_removed"] == [str(etc / left[0])]
+    assert sorted(os.listdir(etc)) == [".other.abcdefgh.vhtmp", "virtual", "virtual.lmdb"]
+    assert (etc / "virtual.lmdb").read_text() == (etc / "virtual").read_text()
+    assert not run(host, capsys, entries={"a@x": "A"})["changed"]
+
+
+def xattrs_work(directory):
+    probe = directory / "xattr-probe"
+    probe.write_text("")
+    try:
+        os.setxattr(str(probe), "user.vhosting.test", b"1")
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.unlink()
+
+
+def test_probe_says_unchanged_only_while_request_source_and_index_are_those_of_the_recorded_run(host, capsys):
+    if not xattrs_work(host / "etc"):
+        pytest.skip("no user extended attributes on this filesystem")
+    source = host / "etc" / "virtual"
+    assert run(host, capsys, probe=True, input_digest="d1")["probe_miss"]  # no table yet
+    first = run(host, capsys, entries={"a@x": "A", "b@x": "B"}, input_digest="d1")
+    assert first["changed"] and len(postmap_calls(host)) == 1
+    hit = run(host, capsys, probe=True, input_digest="d1")
+    assert hit["input_unchanged"] and not hit["changed"] and hit["entries"] == 2
+    assert len(postmap_calls(host)) == 1
+    assert run(host, capsys, probe=True, input_digest="d2")["reason"] == "another request"
+    # The source edited by hand (same length): the content is read, not trusted.
+    source.write_text(source.read_text().replace("a@x\tA", "a@x\tZ"))
+    later = source.stat().st_mtime - 10
+    os.utime(source, (later, later))
+    assert run(host, capsys, probe=True, input_digest="d1")["reason"] == "the source changed since"
+    assert run(host, capsys, entries={"a@x": "A", "b@x": "B"}, input_digest="d1")["changed"]
+    assert run(host, capsys, probe=True, input_digest="d1")["input_unchanged"]
+    # A stale index, or the pending marker of a killed run: the full run repairs it.
+    (host / "etc" / ".virtual.vhpending").write_text("")
+    assert run(host, capsys, probe=True, input_digest="d1")["probe_miss"]
+    assert run(host, capsys, entries={"a@x": "A", "b@x": "B"}, input_digest="d1")["rebuilt"]
+    # Attributes are still checked and fixed on a probe hit.
+    os.chmod(str(host / "etc" / "virtual.lmdb"), 0o666)
+    fixed = run(host, capsys, probe=True, input_digest="d1")
+    assert fixed["input_unchanged"] and fixed["changed"] and fixed["index_fixed"] == [str(host / "etc" / "virtual.lmdb")]
+    assert attrs(host / "etc" / "virtual.lmdb") == attrs(source)
+
+
+def test_input_digest_changes_with_the_data_and_the_options(tmp_path):
+    from ansible_collections.vhosting.postfix.plugins.action.lookup_table import input_digest  # pylint: disable=import-outside-toplevel
+
+    data = tmp_path / "data"
+    data.write_text("a\tb\n")
+    one = input_digest({"path": "/etc/postfix/virtual", "type": "lmdb", "src": "x"}, str(data))
+    assert one == input_digest({"type": "lmdb", "path": "/etc/postfix/virtual", "src": "y"}, str(data))
+    assert one != input_digest({"path": "/etc/postfix/virtual", "type": "hash"}, str(data))
+    data.write_text("a\tc\n")
+    assert one != input_digest({"path": "/etc/postfix/virtual", "type": "lmdb"}, str(data))

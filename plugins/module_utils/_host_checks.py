@@ -1,0 +1,251 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks of one host's role variables that no single role's model makes.
+
+Pure functions, called by :func:`_host_model.host_model` before it returns
+a model: each appends the problems it finds (naming the variable and the
+item at fault) to a list, so that a bad inventory fails the play before the
+first change on any host, instead of half-way (useradd, ``postfix check``)
+or, worse, not at all (an open relay, the mail tree on ``/etc``).
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+import unicodedata
+
+from ansible_collections.vhosting.postfix.plugins.module_utils import _postfix_parameters
+
+# main.cf parameters the server role sets from its own (validated) variables.
+SERVER_OWNED = {
+    "myhostname": "vhosting_server__myhostname",
+    "mydomain": "vhosting_server__mydomain",
+    "myorigin": "vhosting_server__myorigin",
+    "mydestination": "vhosting_server__mydestination",
+    "inet_interfaces": "vhosting_server__inet_interfaces",
+    "inet_protocols": "vhosting_server__inet_protocols",
+    "mynetworks": "vhosting_server__mynetworks",
+    "default_database_type": "vhosting_server__default_database_type",
+    "alias_maps": "vhosting_server__default_database_type",
+    "alias_database": "vhosting_server__default_database_type",
+    "recipient_delimiter": "vhosting_server__recipient_delimiter",
+}
+
+# The restriction lists that decide whether a client may relay.
+RELAY_LISTS = ("smtpd_relay_restrictions", "smtpd_recipient_restrictions")
+# Postfix's defaults: the relay list refuses foreign destinations, the recipient list is empty.
+RELAY_LIST_DEFAULTS = {
+    "smtpd_relay_restrictions": ["permit_mynetworks", "permit_sasl_authenticated", "defer_unauth_destination"],
+    "smtpd_recipient_restrictions": [],
+}
+_DENY = ("reject_unauth_destination", "defer_unauth_destination", "reject", "defer", "defer_if_permit",
+         "check_relay_domains")
+
+# Lookup table types Postfix 3.7/3.10 know (postconf -m, with the map packages).
+MAP_TYPES = ("btree", "cdb", "cidr", "environ", "fail", "hash", "inline", "internal", "ldap", "lmdb", "memcache",
+             "mysql", "nis", "pcre", "pgsql", "pipemap", "proxy", "randmap", "regexp", "socketmap", "sqlite",
+             "static", "tcp", "texthash", "unionmap", "unix")
+
+# Directories that are never a mail tree: the system, or another program's
+# spool. Neither the directory itself nor anything inside it.
+SYSTEM_TREES = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/dev", "/proc",
+                "/sys", "/run", "/tmp", "/var/tmp", "/root", "/var/spool/postfix", "/var/lib/postfix",
+                "/var/lib/dpkg", "/var/lib/apt", "/var/log", "/var/cache", "/var/backups", "/var/lib/dovecot")
+# Directories that hold other things: fine to be inside, not to be the mail tree.
+SHARED_DIRECTORIES = ("/var", "/var/mail", "/var/spool/mail", "/var/spool", "/var/lib", "/var/local", "/home",
+                      "/srv", "/opt", "/mnt", "/media", "/usr/local")
+
+# Files no role's lookup table may be written over.
+RESERVED_FILES = ("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/postfix/dynamicmaps.cf",
+                  "/etc/postfix/postfix-files", "/etc/aliases", "/etc/passwd", "/etc/group", "/etc/shadow",
+                  "/etc/mailname", "/etc/hosts", "/etc/resolv.conf")
+
+# Every lookup table variable of the roles (one file each).
+TABLE_VARIABLES = ("vhosting_domains__alias_table", "vhosting_domains__mailbox_table",
+                   "vhosting_domains__transport_table", "vhosting_relay__recipient_table",
+                   "vhosting_relay__transport_table", "vhosting_dovecot__sender_login_table")
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME_RE = re.compile(r"^(?:%s\.)*%s\.?$" % (_LABEL, _LABEL))
+_SPLIT = re.compile(r"[\s,]+")
+
+
+def _words(value):
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [w for w in _SPLIT.split(str(value)) if w]
+
+
+def server_parameters(values, relay_parameters, problems):
+    """vhosting_server__parameters: no parameter the server role owns, known names, no open relay."""
+    given = values["vhosting_server__parameters"] or {}
+    user_defined = set(values["vhosting_server__user_defined_parameters"] or ())
+    for name in sorted(given):
+        if name in SERVER_OWNED:
+            problems.append("vhosting_server__parameters: %s is set by the vhosting.postfix.server role from %s "
+                            "(validated there); remove it from vhosting_server__parameters"
+                            % (name, SERVER_OWNED[name]))
+        elif not _postfix_parameters.is_known(name, user_defined):
+            close = _postfix_parameters.closest(name)
+            problems.append("vhosting_server__parameters: %s is not a Postfix parameter (Postfix 3.7/3.10 postconf "
+                            "-d)%s; a parameter of your own belongs in vhosting_server__user_defined_parameters"
+                            % (name, " (did you mean %s?)" % close if close else ""))
+    lists = {}
+    for name in RELAY_LISTS:
+        if name in given:
+            lists[name] = ("vhosting_server__parameters", _words(given[name]))
+        elif name in relay_parameters:
+            lists[name] = ("vhosting.postfix.relay role", _words(relay_parameters[name]))
+        else:
+            lists[name] = ("Postfix's default", RELAY_LIST_DEFAULTS[name])
+    if any(lists[name][0] == "vhosting_server__parameters" for name in RELAY_LISTS):
+        if not any(denies(words) for _source, words in lists.values()):
+            problems.append("vhosting_server__parameters: %s would make this host an open relay: neither list "
+                            "refuses unauthorised destinations (reject_unauth_destination, defer_unauth_destination,"
+                            " reject or defer) before a permit"
+                            % " and ".join("%s = %r (%s)" % (name, ", ".join(words), source)
+                                           for name, (source, words) in sorted(lists.items())))
+
+
+def denies(words):
+    """True when a restriction list refuses a client that no permit_* of it recognises, for a foreign
+    destination: a refusal comes before any unconditional permit (the end of a list permits)."""
+    for word in words:
+        if word in _DENY:
+            return True
+        if word == "permit":
+            return False
+    return False
+
+
+def names_and_addresses(values, problems):
+    """Host names, protocols and listening interfaces as Postfix takes them (else postfix check refuses
+    main.cf only after it was written)."""
+    for name in ("vhosting_server__myhostname", "vhosting_server__mydomain"):
+        value = values[name]
+        if not isinstance(value, str) or not _HOSTNAME_RE.match(value):
+            problems.append("%s: %r is not a host or domain name (letters, digits, '-', dots)" % (name, value))
+    origin = values["vhosting_server__myorigin"]
+    if not (isinstance(origin, str) and (origin in ("$myhostname", "$mydomain", "${myhostname}", "${mydomain}")
+                                         or _HOSTNAME_RE.match(origin))):
+        problems.append("vhosting_server__myorigin: %r is neither a domain name nor $myhostname / $mydomain" % (origin,))
+    protocols = [w.lower() for w in _words(values["vhosting_server__inet_protocols"])]
+    bad = [w for w in protocols if w not in ("all", "ipv4", "ipv6")]
+    if bad or not protocols or ("all" in protocols and len(protocols) > 1):
+        problems.append("vhosting_server__inet_protocols: %r must be all, ipv4, ipv6 or ipv4, ipv6"
+                        % (values["vhosting_server__inet_protocols"],))
+    interfaces = _words(values["vhosting_server__inet_interfaces"])
+    bad = [w for w in interfaces if not _interface(w)]
+    if bad or not interfaces or (set(interfaces) & set(["all", "loopback-only"]) and len(interfaces) > 1):
+        problems.append("vhosting_server__inet_interfaces: %r must be all, loopback-only, or IP addresses and "
+                        "fully qualified host names%s" % (values["vhosting_server__inet_interfaces"],
+                                                          " (not %s)" % ", ".join(bad) if bad else ""))
+
+
+def _interface(word):
+    if word in ("all", "loopback-only", "localhost"):
+        return True
+    try:
+        ipaddress.ip_address(word.strip("[]"))
+        return True
+    except ValueError:
+        return bool(_HOSTNAME_RE.match(word)) and "." in word.strip(".")
+
+
+def map_types(values, problems):
+    for name in _words(values["vhosting_server__map_types"]):
+        if name not in MAP_TYPES:
+            problems.append("vhosting_server__map_types: %r is not a Postfix lookup table type (one of %s)"
+                            % (name, ", ".join(MAP_TYPES)))
+
+
+def mail_tree(values, problems):
+    """The mailbox base is a directory of its own, not the system's nor another spool."""
+    base = values["vhosting_domains__mailbox_base"]
+    if not isinstance(base, str) or not base.startswith("/"):
+        return  # the domain model reports it
+    clean = "/" + "/".join(p for p in base.split("/") if p)
+    for tree in SYSTEM_TREES:
+        if clean == tree or clean.startswith(tree + "/"):
+            problems.append("vhosting_domains__mailbox_base: %r is inside %s; the vmail user gets the mailbox base"
+                            " (mode 0750): give it a directory of its own, e.g. /var/mail/vhosts" % (base, tree))
+            return
+    if clean in SHARED_DIRECTORIES:
+        problems.append("vhosting_domains__mailbox_base: %r holds other things (the vmail user gets the mailbox base,"
+                        " mode 0750): give it a directory of its own, e.g. %s/vhosts" % (base, clean))
+
+
+def accounts(values, system_accounts, problems):
+    """The vmail user and group are accounts of their own, never root's or another service's."""
+    for name, what in (("vhosting_domains__vmail_user", "user"), ("vhosting_domains__vmail_group", "group"),
+                       ("vhosting_domains__autoreply_user", "user")):
+        value = values.get(name)
+        if value is None:
+            continue
+        if value in system_accounts or value in ("adm", "staff", "sudo", "shadow", "nogroup", "postdrop", "users",
+                                                 "utmp", "tty", "disk", "kmem"):
+            problems.append("%s: %r is a system %s (root's, Postfix's, Dovecot's or Debian's own); the collection "
+                            "creates and changes this account: give it a name of its own" % (name, value, what))
+    if values.get("vhosting_domains__vmail_user") == values.get("vhosting_domains__autoreply_user"):
+        problems.append("vhosting_domains__autoreply_user: %r is also vhosting_domains__vmail_user; the autoreply "
+                        "program needs an account of its own" % values["vhosting_domains__autoreply_user"])
+
+
+def local_domain(values, local_domains, problems):
+    """Bare targets (``alice``) are qualified with the local domain, which must be one of mydestination's."""
+    domain = str(values["vhosting_domains__local_domain"]).strip().rstrip(".").lower()
+    if domain and domain not in local_domains:
+        problems.append("vhosting_domains__local_domain: %r is not in mydestination (%s); bare targets would "
+                        "leave the host" % (domain, ", ".join(sorted(local_domains))))
+
+
+def table_paths(values, problems):
+    """Each role's lookup table is a file of its own, never one of Postfix's or the system's."""
+    seen = {}
+    for name in TABLE_VARIABLES:
+        path = values.get(name)
+        if not isinstance(path, str):
+            continue
+        if not path.startswith("/") or path.endswith("/"):
+            problems.append("%s: %r must be an absolute file name" % (name, path))
+            continue
+        clean = "/" + "/".join(p for p in path.split("/") if p and p != ".")
+        if clean in RESERVED_FILES:
+            problems.append("%s: %r is %s, not a lookup table of the collection's" % (name, path, clean))
+        elif clean in seen:
+            problems.append("%s: %r is also %s; every table is a file of its own" % (name, path, seen[clean]))
+        else:
+            seen[clean] = name
+
+
+# Letters of other scripts that look like Latin ones (the lower case of Unicode's confusables for a-z).
+_LOOKALIKES = {
+    u"\u0430": "a", u"\u0435": "e", u"\u043e": "o", u"\u0440": "p", u"\u0441": "c", u"\u0443": "y",
+    u"\u0445": "x", u"\u0456": "i", u"\u0458": "j", u"\u0455": "s", u"\u0501": "d", u"\u04bb": "h",
+    u"\u03bf": "o", u"\u03b1": "a", u"\u03b9": "i", u"\u03ba": "k", u"\u03bd": "v", u"\u03c1": "p",
+    u"\u0475": "v", u"\u0261": "g", u"\u0578": "n", u"\u057d": "u",
+}
+
+
+def skeleton(name):
+    """``name`` with compatibility forms folded and look-alike letters replaced by the Latin ones."""
+    folded = unicodedata.normalize("NFKC", name).lower()
+    return "".join(_LOOKALIKES.get(ch, ch) for ch in folded)
+
+
+def lookalike_names(names):
+    """Problems for variable names that only look like the collection's (non-ASCII letters)."""
+    problems = []
+    for name in sorted(names):
+        if all(ord(ch) < 128 for ch in name):
+            continue
+        if skeleton(name).startswith("vhosting_"):
+            odd = ", ".join("U+%04X %s" % (ord(ch), unicodedata.name(ch, "?")) for ch in name if ord(ch) >= 128)
+            problems.append("%s: looks like a vhosting.postfix variable but contains %s; no role reads it"
+                            % (name, odd))
+    return problems
