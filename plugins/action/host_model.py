@@ -19,6 +19,7 @@ __metaclass__ = type
 import os
 from collections import ChainMap
 
+from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_native
@@ -35,6 +36,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._host_model impor
 )
 from ansible_collections.vhosting.postfix.plugins.module_utils._host_checks import lookalike_names
 from ansible_collections.vhosting.postfix.plugins.module_utils._relay import RelayError, expand_backup_for
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _table_files
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Variables read from a primary's own inventory (not the backup's).
@@ -154,7 +156,8 @@ class ActionModule(ActionBase):
         primaries = self._primaries(values, task_vars, roles, defaults, problems)
         known = task_vars.get("vhosting_postfix__model")
         if not problems and isinstance(known, dict) and known.get("fingerprint") == fingerprint(
-                values, definitions, primaries, hostname):
+                values, definitions, primaries, hostname) and all(
+                    os.path.exists(path) for path in (known.get("table_files") or {}).values()):
             # The same input as for the model this host already has (the
             # dependency runs before each role): it is valid and current.
             result.update(changed=False, msg="input unchanged since the last validation: " + _summary(known))
@@ -165,6 +168,11 @@ class ActionModule(ActionBase):
             problems.extend(exc.problems)
         if problems:
             return self._failed(result, hostname, problems)
+        try:
+            _tables_to_files(model)
+        except (IOError, OSError, ValueError) as exc:
+            return self._failed(result, hostname, ["cannot write the model's tables on the control node: %s"
+                                                   % to_native(exc)])
         result.update(changed=False, ansible_facts={"vhosting_postfix__model": model},
                       msg=_summary(model))
         return result
@@ -180,6 +188,21 @@ class ActionModule(ActionBase):
         return result
 
 
+# The model's tables that can be large, by the part of the model that holds them.
+_FILE_TABLES = (("domains", "virtual_alias_map"), ("domains", "virtual_mailbox_map"), ("domains_role", "transport_map"))
+
+
+def _tables_to_files(model):
+    """Move the large tables out of the fact into data files on the control node (see _table_files)."""
+    tables = {}
+    for part, name in _FILE_TABLES:
+        if isinstance(model.get(part), dict) and name in model[part]:
+            tables[name] = model[part].pop(name)
+    model["table_entries"] = dict((name, len(mapping)) for name, mapping in tables.items())
+    base = os.path.join(C.config.get_config_value("ANSIBLE_HOME"), "tmp", "vhosting-postfix-tables")
+    model["table_files"] = _table_files.write(base, model["fingerprint"], tables)
+
+
 def _summary(model):
     domains = model["domains"]
     relay = model["relay"] or {}
@@ -188,4 +211,5 @@ def _summary(model):
             "accounts), %d alias entries; backup MX for %d domains"
             % (len(domains["canonical_domains"]), len(domains["alias_domains"]), len(domains["mailbox_domains"]),
                len(domains.get("dovecot_domains", [])), domains["counts"]["mailboxes"], len(dovecot.get("users", [])),
-               len(domains["virtual_alias_map"]), len((relay.get("model") or {}).get("relay_domains", []))))
+               model.get("table_entries", {}).get("virtual_alias_map", 0),
+               len((relay.get("model") or {}).get("relay_domains", []))))
