@@ -189,7 +189,8 @@ class ActionModule(ActionBase):
 
 
 # The model's tables that can be large, by the part of the model that holds them.
-_FILE_TABLES = (("domains", "virtual_alias_map"), ("domains", "virtual_mailbox_map"), ("domains_role", "transport_map"))
+_FILE_TABLES = (("domains", "virtual_alias_map"), ("domains", "virtual_mailbox_map"), ("domains_role", "transport_map"),
+                ("domains_role", "virtual_alias_domains_map"), ("domains_role", "virtual_mailbox_domains_map"))
 
 
 def _tables_to_files(model):

@@ -196,12 +196,19 @@ def accounts(values, system_accounts, problems):
                         "program needs an account of its own" % values["vhosting_domains__autoreply_user"])
 
 
-def local_domain(values, local_domains, problems):
-    """Bare targets (``alice``) are qualified with the local domain, which must be one of mydestination's."""
+def local_domain(values, local_domains, alias_map, problems):
+    """Bare targets (``alice``) are qualified with the local domain, which must then be one of mydestination's
+    (else their mail leaves the host, or loops). Only checked when some alias target is in it."""
     domain = str(values["vhosting_domains__local_domain"]).strip().rstrip(".").lower()
-    if domain and domain not in local_domains:
-        problems.append("vhosting_domains__local_domain: %r is not in mydestination (%s); bare targets would "
-                        "leave the host" % (domain, ", ".join(sorted(local_domains))))
+    if not domain or domain in local_domains:
+        return
+    suffix = "@" + domain
+    for targets in alias_map.values():
+        for target in targets if isinstance(targets, (list, tuple)) else [targets]:
+            if str(target).lower().endswith(suffix):
+                problems.append("vhosting_domains__local_domain: %r is not in mydestination (%s); bare targets "
+                                "(%s) would leave the host" % (domain, ", ".join(sorted(local_domains)), target))
+                return
 
 
 def table_paths(values, problems):

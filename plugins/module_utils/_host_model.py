@@ -218,6 +218,35 @@ def server_part(values, domains, problems):
     return {"parameters": parameters, "mynetworks": mynetworks}
 
 
+# A domain list longer than this goes into main.cf as a lookup table
+# (type:table, a key per domain) instead of inline: postconf takes a value as
+# one command-line argument, which Linux limits to 128 KiB (about 7,000
+# domain names), and Postfix matches a table in one lookup.
+DOMAIN_LIST_LIMIT = 1000
+
+
+def domain_list_table(directory, parameter):
+    """The table file of a long domain list (next to the role's other tables)."""
+    return "%s/vhosting_%s" % (directory.rstrip("/") or "", parameter)
+
+
+def _domain_list(part, parameter, domains, table_type, directory):
+    """Set `parameter` to the domain list, inline or (when long) as a table of the part; returns its path."""
+    path = domain_list_table(directory, parameter)
+    if len(domains) <= DOMAIN_LIST_LIMIT:
+        part["parameters"][parameter] = domains
+        return path
+    name = parameter + "_map"
+    part[name] = dict((domain, "OK") for domain in domains)
+    part["tables"][path] = name
+    part["parameters"][parameter] = "%s:%s" % (table_type, path)
+    return path
+
+
+def _directory(path):
+    return path.rsplit("/", 1)[0] if "/" in path else "."
+
+
 def domains_part(values, domains, problems):
     """What the domains role writes: tables and main.cf parameters (nothing when no virtual domain is hosted)."""
     table_type = _table_type(values, "vhosting_domains__table_type", problems)
@@ -247,16 +276,17 @@ def domains_part(values, domains, problems):
     }
     if virtual:
         part["tables"] = {alias_table: "virtual_alias_map", mailbox_table: "virtual_mailbox_map"}
-        part["parameters"] = {
-            "virtual_alias_domains": domains["alias_domains"],
+        for parameter, names in (("virtual_alias_domains", domains["alias_domains"]),
+                                 ("virtual_mailbox_domains", domains["mailbox_domains"])):
+            _domain_list(part, parameter, names, table_type, _directory(alias_table))
+        part["parameters"].update({
             "virtual_alias_maps": "%s:%s" % (table_type, alias_table),
-            "virtual_mailbox_domains": domains["mailbox_domains"],
             "virtual_mailbox_base": domains["mailbox_base"],
             "virtual_mailbox_maps": "%s:%s" % (table_type, mailbox_table),
             "virtual_minimum_uid": domains["minimum_uid"],
             "virtual_uid_maps": "static:%d" % domains["vmail_uid"],
             "virtual_gid_maps": "static:%d" % domains["vmail_gid"],
-        }
+        })
     if transport:
         part["tables"][transport_table] = "transport_map"
         part["parameters"]["transport_maps"] = ["%s:%s" % (table_type, transport_table)]
@@ -378,6 +408,11 @@ def relay_part(values, primaries, local_domains, problems):
     tables = {}
     if "relay_recipient_maps" in parameters:
         tables[values["vhosting_relay__recipient_table"]] = "relay_recipients"
+    if len(parameters.get("relay_domains", ())) > DOMAIN_LIST_LIMIT:
+        path = domain_list_table(_directory(values["vhosting_relay__recipient_table"]), "relay_domains")
+        model["relay_domains_map"] = dict((domain, "OK") for domain in parameters["relay_domains"])
+        tables[path] = "relay_domains_map"
+        parameters["relay_domains"] = "%s:%s" % (values["vhosting_relay__table_type"], path)
     if "transport_maps" in parameters:
         tables[values["vhosting_relay__transport_table"]] = "transport_map"
     # Canonical domains of the primaries: their recipients are the primary's
@@ -506,7 +541,7 @@ def _checks(values, domains, relay, problems):
     mydestination = list(values["vhosting_server__mydestination"]) + list(canonical)
     _host_checks.local_domain(values, _local_domains({
         "mydestination": mydestination, "myhostname": values["vhosting_server__myhostname"],
-        "mydomain": values["vhosting_server__mydomain"]}), problems)
+        "mydomain": values["vhosting_server__mydomain"]}), domains["virtual_alias_map"] if domains else {}, problems)
 
 
 def stale_index_files(tables):
@@ -578,9 +613,13 @@ def host_model(values, definitions, primaries=None, hostname=None):
         "server": {"/etc/aliases": values["vhosting_server__default_database_type"]},
         "domains": dict((path, domains_role["table_type"] if path in domains_role["tables"] else None)
                         for path in (values["vhosting_domains__alias_table"], values["vhosting_domains__mailbox_table"],
-                                     values["vhosting_domains__transport_table"])),
+                                     values["vhosting_domains__transport_table"]) + tuple(
+                                         domain_list_table(_directory(values["vhosting_domains__alias_table"]), p)
+                                         for p in ("virtual_alias_domains", "virtual_mailbox_domains"))),
         "relay": dict((path, relay["table_type"] if path in relay["tables"] else None)
-                      for path in (values["vhosting_relay__recipient_table"], values["vhosting_relay__transport_table"])),
+                      for path in (values["vhosting_relay__recipient_table"], values["vhosting_relay__transport_table"],
+                                   domain_list_table(_directory(values["vhosting_relay__recipient_table"]),
+                                                     "relay_domains"))),
         "dovecot": {values["vhosting_dovecot__sender_login_table"]:
                     dovecot["table_type"] if dovecot["tables"] else None},
     }

@@ -42,23 +42,33 @@ def render(mapping):
 
 
 def write(base, fingerprint, tables, now=None):
-    """Write {name: mapping} under base/fingerprint/ (atomically, once), return {name: path}."""
+    """Write {name: mapping} under base/fingerprint/, return {name: path}.
+
+    Each file is rendered and compared with what is there (a directory of the
+    same fingerprint may come from an earlier run, or another release of the
+    collection); a differing or missing one is replaced atomically, so that
+    concurrent workers and runs only ever see complete files.
+    """
     directory = os.path.join(base, fingerprint)
-    paths = dict((name, os.path.join(directory, "%s.txt" % name)) for name in tables)
-    if not all(os.path.exists(path) for path in paths.values()):
-        os.makedirs(base, mode=0o700, exist_ok=True)
-        work = tempfile.mkdtemp(prefix=".%s." % fingerprint[:16], dir=base)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    paths = {}
+    for name, mapping in tables.items():
+        path = paths[name] = os.path.join(directory, "%s.txt" % name)
+        text = render(mapping)
         try:
-            for name, mapping in tables.items():
-                with open(os.path.join(work, "%s.txt" % name), "w", encoding="utf-8", errors="surrogateescape") as fh:
-                    fh.write(render(mapping))
-            try:
-                os.rename(work, directory)
-            except OSError:
-                if not os.path.isdir(directory):  # not another worker that wrote the same model first
-                    raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+            with open(path, "r", encoding="utf-8", errors="surrogateescape") as handle:
+                if handle.read() == text:
+                    continue
+        except (IOError, OSError):
+            pass
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % name, dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
     _expire(base, fingerprint, time.time() if now is None else now)
     return paths
 

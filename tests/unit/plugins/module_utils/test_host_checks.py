@@ -152,14 +152,50 @@ def test_table_files_of_postfix_the_system_or_another_role_are_refused(name, val
     assert any(p.startswith("%s: %r " % (name, value)) and expect in p for p in found), found
 
 
-def test_the_local_domain_must_be_in_mydestination():
-    found = problems(vhosting_domains__local_domain="example.org")
+def test_the_local_domain_must_be_in_mydestination_when_a_target_is_in_it():
+    bare = dict(MAILBOX, vhosting_domain__a={"domain": "a.test", "class": "alias", "aliases": {"info": "carol"}})
+    found = problems(bare, vhosting_domains__local_domain="example.org")
     assert found == ["vhosting_domains__local_domain: 'example.org' is not in mydestination (localhost, "
-                     "localhost.example.test, mx.example.test); bare targets would leave the host"]
-    host_model(role_values(vhosting_domains__local_domain="mx.example.test"), MAILBOX, hostname="mx")
+                     "localhost.example.test, mx.example.test); bare targets (carol@example.org) would leave the host"]
+    host_model(role_values(vhosting_domains__local_domain="mx.example.test"), bare, hostname="mx")
+    # No target in it (the role accounts go to postmaster@localhost): nothing to refuse.
+    host_model(role_values(vhosting_domains__local_domain="example.org"), MAILBOX, hostname="mx")
 
 
 def test_lookalike_variable_names_are_named_with_the_odd_letters():
     found = _host_checks.lookalike_names([u"vh\u043esting_domain__new_test", u"caf\u00e9", "vhosting_x"])
     assert found == [u"vh\u043esting_domain__new_test: looks like a vhosting.postfix variable but contains "
                      u"U+043E CYRILLIC SMALL LETTER O; no role reads it"]
+
+
+def test_long_domain_lists_become_tables_and_short_ones_stay_inline():
+    from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import DOMAIN_LIST_LIMIT  # noqa
+
+    def definitions(count):
+        return dict(("vhosting_domain__d%d" % i, {"domain": "d%d.test" % i, "class": "mailbox", "mailboxes": ["a"]})
+                    for i in range(count))
+    short = host_model(role_values(), definitions(DOMAIN_LIST_LIMIT), hostname="mx")
+    assert short["domains_role"]["parameters"]["virtual_mailbox_domains"][0] == "d0.test"
+    assert "/etc/postfix/vhosting_virtual_mailbox_domains" not in short["domains_role"]["tables"]
+    long_ = host_model(role_values(), definitions(DOMAIN_LIST_LIMIT + 1), hostname="mx")
+    part = long_["domains_role"]
+    assert part["parameters"]["virtual_mailbox_domains"] == "lmdb:/etc/postfix/vhosting_virtual_mailbox_domains"
+    assert part["tables"]["/etc/postfix/vhosting_virtual_mailbox_domains"] == "virtual_mailbox_domains_map"
+    assert len(part["virtual_mailbox_domains_map"]) == DOMAIN_LIST_LIMIT + 1
+    assert part["virtual_mailbox_domains_map"]["d7.test"] == "OK"
+    # Below the limit again: the table's index files are stale.
+    assert "/etc/postfix/vhosting_virtual_mailbox_domains.lmdb" in short["stale_index_files"]["domains"]
+    assert "/etc/postfix/vhosting_virtual_mailbox_domains.lmdb" not in long_["stale_index_files"]["domains"]
+
+
+def test_a_long_relay_domains_list_becomes_a_table():
+    from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import DOMAIN_LIST_LIMIT  # noqa
+
+    backup = [{"domain": "p%d.example" % i, "primary": "mx.partner.example", "recipients": ["info"]}
+              for i in range(DOMAIN_LIST_LIMIT + 1)]
+    relay = host_model(role_values(vhosting_relay__backup_domains=backup), {}, hostname="mx")["relay"]
+    assert relay["parameters"]["relay_domains"] == "lmdb:/etc/postfix/vhosting_relay_domains"
+    assert relay["tables"]["/etc/postfix/vhosting_relay_domains"] == "relay_domains_map"
+    assert relay["model"]["relay_domains_map"]["p0.example"] == "OK"
+    short = host_model(role_values(vhosting_relay__backup_domains=backup[:3]), {}, hostname="mx")["relay"]
+    assert short["parameters"]["relay_domains"] == ["p0.example", "p1.example", "p2.example"]

@@ -30,3 +30,13 @@ def test_write_once_per_fingerprint_and_expire_old_models(tmp_path):
     newer = _table_files.write(base, "f2", {"virtual_alias_map": {}}, now=1 + _table_files.KEEP_SECONDS + 1)
     assert not os.path.exists(old) and os.path.exists(newer["virtual_alias_map"])
     assert sorted(os.listdir(base)) == ["f2"]
+
+
+def test_a_directory_of_the_same_fingerprint_from_an_earlier_release_is_completed_and_corrected(tmp_path):
+    base = str(tmp_path / "tables")
+    old = _table_files.write(base, "f1", {"virtual_alias_map": {"a@x": "old@y"}})
+    paths = _table_files.write(base, "f1", {"virtual_alias_map": {"a@x": "b@y"}, "virtual_mailbox_domains_map": {"x": "OK"}})
+    assert paths["virtual_alias_map"] == old["virtual_alias_map"]
+    assert open(paths["virtual_alias_map"]).read() == "a@x\tb@y\n"
+    assert open(paths["virtual_mailbox_domains_map"]).read() == "x\tOK\n"
+    assert sorted(os.listdir(os.path.join(base, "f1"))) == ["virtual_alias_map.txt", "virtual_mailbox_domains_map.txt"]
