@@ -230,17 +230,17 @@ def domain_list_table(directory, parameter):
     return "%s/vhosting_%s" % (directory.rstrip("/") or "", parameter)
 
 
-def _domain_list(part, parameter, domains, table_type, directory):
-    """Set `parameter` to the domain list, inline or (when long) as a table of the part; returns its path."""
-    path = domain_list_table(directory, parameter)
+def _domain_list(parameter, domains, table_type, directory, parameters, tables, maps):
+    """Set `parameter` to the domain list: inline, or (when long) as a table in `directory`, named in `tables`,
+    its entries in `maps` under PARAMETER_map."""
     if len(domains) <= DOMAIN_LIST_LIMIT:
-        part["parameters"][parameter] = domains
-        return path
+        parameters[parameter] = domains
+        return
+    path = domain_list_table(directory, parameter)
     name = parameter + "_map"
-    part[name] = dict((domain, "OK") for domain in domains)
-    part["tables"][path] = name
-    part["parameters"][parameter] = "%s:%s" % (table_type, path)
-    return path
+    maps[name] = dict((domain, "OK") for domain in domains)
+    tables[path] = name
+    parameters[parameter] = "%s:%s" % (table_type, path)
 
 
 def _directory(path):
@@ -278,7 +278,8 @@ def domains_part(values, domains, problems):
         part["tables"] = {alias_table: "virtual_alias_map", mailbox_table: "virtual_mailbox_map"}
         for parameter, names in (("virtual_alias_domains", domains["alias_domains"]),
                                  ("virtual_mailbox_domains", domains["mailbox_domains"])):
-            _domain_list(part, parameter, names, table_type, _directory(alias_table))
+            _domain_list(parameter, names, table_type, _directory(alias_table), part["parameters"], part["tables"],
+                         part)
         part["parameters"].update({
             "virtual_alias_maps": "%s:%s" % (table_type, alias_table),
             "virtual_mailbox_base": domains["mailbox_base"],
@@ -408,11 +409,9 @@ def relay_part(values, primaries, local_domains, problems):
     tables = {}
     if "relay_recipient_maps" in parameters:
         tables[values["vhosting_relay__recipient_table"]] = "relay_recipients"
-    if len(parameters.get("relay_domains", ())) > DOMAIN_LIST_LIMIT:
-        path = domain_list_table(_directory(values["vhosting_relay__recipient_table"]), "relay_domains")
-        model["relay_domains_map"] = dict((domain, "OK") for domain in parameters["relay_domains"])
-        tables[path] = "relay_domains_map"
-        parameters["relay_domains"] = "%s:%s" % (values["vhosting_relay__table_type"], path)
+    if "relay_domains" in parameters:
+        _domain_list("relay_domains", parameters["relay_domains"], values["vhosting_relay__table_type"],
+                     _directory(values["vhosting_relay__recipient_table"]), parameters, tables, model)
     if "transport_maps" in parameters:
         tables[values["vhosting_relay__transport_table"]] = "transport_map"
     # Canonical domains of the primaries: their recipients are the primary's
