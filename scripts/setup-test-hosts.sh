@@ -20,6 +20,11 @@ CACHED_PACKAGES=(
   postfix postfix-lmdb postfix-cdb postfix-pcre bsd-mailx
   # for the mail store and mailing list features to come
   dovecot-core dovecot-imapd dovecot-lmtpd mlmmj
+  # network lookup tables (docs/network-tables.md): Postfix's clients, the
+  # Python drivers of the loading modules, and the database servers of the
+  # network_tables scenario
+  postfix-pgsql postfix-mysql postfix-ldap python3-psycopg2 python3-pymysql python3-ldap
+  postgresql mariadb-server slapd ldap-utils
 )
 
 # A hash of this recipe, stored as a label on the image: an image built from an

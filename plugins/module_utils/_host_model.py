@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _host_checks, _lists
+from ansible_collections.vhosting.postfix.plugins.module_utils import _host_checks, _lists, _network_tables
 from ansible_collections.vhosting.postfix.plugins.module_utils._domains import (
     SYSTEM_ACCOUNTS,
     DomainModelError,
@@ -42,7 +42,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
     relay_model,
 )
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 
 # The roles whose variables the model covers, by variable prefix.
 ROLE_PREFIXES = (
@@ -50,6 +50,7 @@ ROLE_PREFIXES = (
     ("domains", "vhosting_domains__"),
     ("relay", "vhosting_relay__"),
     ("dovecot", "vhosting_dovecot__"),
+    ("database_server", "vhosting_database_server__"),
 )
 DOMAIN_PREFIX = "vhosting_domain__"
 # Facts and registered results of the collection's own tasks.
@@ -257,6 +258,9 @@ def domains_part(values, domains, problems):
     if len(set(paths)) < len(paths):
         problems.append("vhosting_domains__alias_table, vhosting_domains__mailbox_table and "
                         "vhosting_domains__transport_table must be three files, got %s" % ", ".join(paths))
+    connection = _network_tables.check_database(values["vhosting_domains__backend"],
+                                                values["vhosting_domains__database"], problems)
+    network_directory = _directory(alias_table).rstrip("/") + "/vhosting-db"
     if domains is None:
         return None
     virtual = bool(domains["alias_domains"] or domains["mailbox_domains"])
@@ -293,6 +297,17 @@ def domains_part(values, domains, problems):
         part["parameters"]["transport_maps"] = ["%s:%s" % (table_type, transport_table)]
     part.update(lists_part(values, domains))
     part.update(autoreply_part(values, domains, part["parameters"]))
+    part["network"] = None
+    if connection and part["tables"]:
+        # The tables stay files too (the parity gate's reference, and the
+        # way back): main.cf names the database instead.
+        part["network"] = _network_tables.network_part(
+            values["vhosting_domains__backend"], connection, network_directory, part["tables"], part["parameters"],
+            table_type)
+    part["stale_cf_files"] = _network_tables.stale_cf_files(network_directory) if part["network"] is None \
+        else part["network"]["stale_cf_files"]
+    # Removed (with the files) when no table is in a database any more.
+    part["network_directory"] = network_directory
     return part
 
 
@@ -624,7 +639,10 @@ def host_model(values, definitions, primaries=None, hostname=None):
     }
     for role_tables in tables.values():
         types.update(t for t in role_tables.values() if t)
-    server["packages"] = ["postfix"] + sorted(set(MAP_TYPE_PACKAGES[t] for t in types if t in MAP_TYPE_PACKAGES))
+    packages = set(MAP_TYPE_PACKAGES[t] for t in types if t in MAP_TYPE_PACKAGES)
+    if domains_role["network"]:
+        packages.update(_network_tables.PACKAGES[domains_role["network"]["backend"]])
+    server["packages"] = ["postfix"] + sorted(packages)
     # The fact carries what the roles use: the per-mailbox dicts, the
     # per-domain recipients and classes stay here (they are large and only
     # needed while the model is built).

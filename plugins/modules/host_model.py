@@ -76,6 +76,8 @@ ansible_facts:
       description:
         - The host's model; keys C(domains) (see the vhosting.postfix.domain_model filter), C(server) (C(parameters),
           C(packages), C(mynetworks)), C(domains_role) (C(tables), C(parameters), C(table_type), C(virtual)), C(relay)
-          (C(model), C(parameters), C(tables), C(table_type), C(canonical)) and C(stale_index_files).
+          (C(model), C(parameters), C(tables), C(table_type), C(canonical)), C(stale_index_files), C(table_files)
+          and C(table_entries); C(domains_role.network) is the network backend (tables, .cf files, connection without
+          passwords) or null.
       type: dict
 """

@@ -73,23 +73,7 @@ missing:
 
 from ansible.module_utils.basic import AnsibleModule
 
-
-def parse_answers(keys, output):
-    """Map postmap -q - output (key TAB value lines, in input order) to the keys."""
-    values = dict.fromkeys(keys)
-    for line in output.splitlines():
-        key, sep, value = line.partition("\t")
-        if not sep:
-            key, sep, value = line.partition(" ")
-        if key in values and values[key] is None:
-            values[key] = value
-        else:
-            # Postfix may echo a key in the case it stores (fixed tables fold case).
-            for wanted in keys:
-                if wanted.lower() == key.lower() and values[wanted] is None:
-                    values[wanted] = value
-                    break
-    return values
+from ansible_collections.vhosting.postfix.plugins.module_utils._postmap_query import QueryError, query
 
 
 def main():
@@ -104,12 +88,10 @@ def main():
     if ":" not in table:
         module.fail_json(msg="table %r must be written type:name, e.g. lmdb:/etc/postfix/virtual" % table)
     postmap = module.get_bin_path("postmap", required=True)
-    cmd = [postmap, "-q", "-", table]
-    rc, out, err = module.run_command(cmd, data="\n".join(keys) + "\n", environ_update={"LC_ALL": "C"})
-    # rc 1 means "no key found"; anything else non-zero, or a fatal message, is an error.
-    if rc not in (0, 1) or "fatal:" in err:
-        module.fail_json(msg="postmap -q failed for %s: %s" % (table, err.strip()), cmd=cmd, rc=rc, stderr=err)
-    values = parse_answers(keys, out)
+    try:
+        values = query(module.run_command, postmap, table, keys, batch=len(keys) or 1)
+    except QueryError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
     missing = [k for k in keys if values[k] is None]
     module.exit_json(changed=False, values=values, found=len(keys) - len(missing), missing=missing)
 

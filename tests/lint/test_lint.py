@@ -1,5 +1,6 @@
 """Static checks as tests: yamllint, ansible-lint (production profile),
 ansible-test sanity, and the built collection artifact installing offline."""
+import json
 import os
 import pathlib
 import re
@@ -68,13 +69,21 @@ def test_built_artifact_installs_offline_and_resolves_by_fqcn(tmp_path):
     assert "plugins/modules/postconf.py" in names
     assert not [n for n in names if n.startswith(("tests/output", ".ci/", "bench/results", ".ansible/", ".pytest_cache"))], names
     install = tmp_path / "installed"
-    # Only the installed artifact is visible: not the checkout's symlink.
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(install), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    # Only the installed artifact is visible, not the checkout's symlink; the
+    # dependencies of galaxy.yml come from the collections that the ansible
+    # package bundles (as on an operator's machine without Galaxy).
+    from ansible_collections.community import general
+    bundled = pathlib.Path(list(general.__path__)[0]).resolve().parents[1].parent
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH="%s:%s" % (install, bundled), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
     proc, out = _run(["ansible-galaxy", "collection", "install", "--offline", "--force", "-p", str(install), str(artifact)],
                      env=env, cwd=tmp_path)
     assert proc.returncode == 0, out
     assert (install / "ansible_collections" / "vhosting" / "postfix" / "MANIFEST.json").is_file(), out
-    for plugin in ("vhosting.postfix.postconf", "vhosting.postfix.lookup_table", "vhosting.postfix.lookup"):
+    manifest = json.loads((install / "ansible_collections" / "vhosting" / "postfix" / "MANIFEST.json").read_text())
+    declared = sorted(manifest["collection_info"]["dependencies"])
+    assert declared == ["community.general", "community.mysql", "community.postgresql"], declared
+    for plugin in ("vhosting.postfix.postconf", "vhosting.postfix.lookup_table", "vhosting.postfix.lookup",
+                   "vhosting.postfix.network_tables", "community.postgresql.postgresql_query"):
         proc, out = _run(["ansible-doc", "-t", "module", plugin], env=env, cwd=tmp_path)
         assert proc.returncode == 0, out
     proc, out = _run(["ansible-doc", "-t", "role", "vhosting.postfix.server"], env=env, cwd=tmp_path)

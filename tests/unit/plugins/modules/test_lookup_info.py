@@ -12,6 +12,7 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.vhosting.postfix.plugins.modules import lookup_info
+from ansible_collections.vhosting.postfix.plugins.module_utils._postmap_query import parse_answers
 
 # Answers like postmap -q - does: "key<TAB>value" for each key found, rc 1 when none is.
 FAKE_POSTMAP = """#!/bin/sh
@@ -46,12 +47,12 @@ def run(capsys, **args):
 
 
 def test_parse_answers_maps_values_and_missing_keys():
-    values = lookup_info.parse_answers(["a@x", "b@x", "c@x"], "a@x\tA, B\nc@x\tC\n")
+    values = parse_answers(["a@x", "b@x", "c@x"], "a@x\tA, B\nc@x\tC\n")
     assert values == {"a@x": "A, B", "b@x": None, "c@x": "C"}
 
 
 def test_parse_answers_matches_keys_that_postfix_folded():
-    assert lookup_info.parse_answers(["Info@X"], "info@x\tI\n") == {"Info@X": "I"}
+    assert parse_answers(["Info@X"], "info@x\tI\n") == {"Info@X": "I"}
 
 
 def test_all_keys_in_one_postmap_run(fake_postmap, capsys):

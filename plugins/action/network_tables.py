@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of vhosting.postfix.network_tables.
+
+Loads the model's lookup tables into PostgreSQL, MySQL/MariaDB or LDAP
+through the ecosystem's modules, executed on the managed host:
+community.postgresql.postgresql_query, community.mysql.mysql_query, and
+community.general's ldap_search / ldap_entry / ldap_attrs. It reads what the
+database holds, compares it with the model's data files on the control node
+(the pure core _network_tables.changes) and writes only the difference: SQL
+in one transaction (readers see the old or the new rows, never half), LDAP
+entry by entry (new entries first, removals last). No difference: no write,
+changed=false. Check mode reads and reports, and writes nothing.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables as nt
+
+_SQL_MODULES = {"pgsql": "community.postgresql.postgresql_query", "mysql": "community.mysql.mysql_query"}
+
+
+class _Failed(Exception):
+    pass
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("backend", "connection", "login_password", "tables"))
+
+    def _module(self, name, args, task_vars):
+        result = self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
+        if result.get("failed"):
+            raise _Failed("%s: %s" % (name, to_native(result.get("msg", result))))
+        return result
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = self._task.args
+        backend = args.get("backend")
+        connection = args.get("connection") or {}
+        password = args.get("login_password")
+        if password is None:
+            # The role's variable, read here so that the password is in no task argument.
+            database = self._templar.template(task_vars.get("vhosting_domains__database") or {})
+            password = database.get("admin_password") or database.get("password") or ""
+        tables = args.get("tables") or {}
+        if backend not in nt.NETWORK_BACKENDS:
+            raise AnsibleError("network_tables: backend must be one of %s" % ", ".join(nt.NETWORK_BACKENDS))
+        desired = {}
+        try:
+            for map_name, path in sorted(tables.items()):
+                if map_name not in nt.MAPS:
+                    raise AnsibleError("network_tables: unknown table %r (one of %s)" % (map_name, ", ".join(nt.MAPS)))
+                with open(self._loader.path_dwim(path), "r", encoding="utf-8", errors="surrogateescape") as handle:
+                    desired[map_name] = nt.parse_rows(handle.read())
+        except (IOError, OSError, nt.NetworkTableError) as exc:
+            raise AnsibleError("network_tables: cannot read the model's table data: %s" % to_native(exc))
+        try:
+            if backend == "ldap":
+                delta = self._ldap(connection, password, desired, task_vars)
+            else:
+                delta = self._sql(backend, connection, password, desired, task_vars)
+        except _Failed as exc:
+            result.update(failed=True, changed=False,
+                          msg="network_tables: the %s database at %s:%s: %s"
+                              % (backend, connection.get("host"), connection.get("port"), exc))
+            return result
+        changed = bool(delta["add"] or delta["change"] or delta["remove"] or delta.get("created"))
+        before, after = nt.diff_text(delta)
+        result.update(
+            changed=changed,
+            added=len(delta["add"]), updated=len(delta["change"]), removed=len(delta["remove"]),
+            created=delta.get("created", []),
+            rows=sum(len(rows) for rows in desired.values()),
+            msg="%s: %s%s" % (backend, nt.summary(delta),
+                              " (check mode: nothing written)" if self._task.check_mode and changed else ""),
+        )
+        if self._task.diff and changed:
+            result["diff"] = {"before": before, "after": after, "before_header": "%s rows" % backend,
+                              "after_header": "%s rows" % backend}
+        return result
+
+    # --- SQL -----------------------------------------------------------------
+
+    def _sql(self, backend, connection, password, desired, task_vars):
+        module = _SQL_MODULES[backend]
+        base = {
+            "login_host": connection["host"],
+            "login_port": connection["port"],
+            "login_user": connection["admin_user"],
+            "login_password": password,
+        }
+        base["login_db"] = connection["name"]
+        table = connection["table"]
+        extra = {"single_transaction": True} if backend == "mysql" else {}
+        created = []
+        present = self._module(module, dict(base, query=nt.sql_exists(backend), named_args={"table": table}),
+                               task_vars)["query_result"]
+        if backend == "mysql":
+            present = present[0]
+        if not int(present[0]["present"]):
+            created.append(table)
+            if not self._task.check_mode:
+                # Postfix's user reads it through the database's default
+                # privileges (vhosting.postfix.database_server sets them).
+                self._module(module, dict(base, query=nt.sql_schema(backend, table)), task_vars)
+        current = {}
+        if not created or not self._task.check_mode:
+            records = self._module(module, dict(base, query=nt.sql_select(table)), task_vars)["query_result"]
+            if backend == "mysql":
+                records = records[0] if records else []
+            current = nt.rows_from_result(records)
+        delta = nt.changes(current, desired)
+        delta["created"] = created
+        if (delta["add"] or delta["change"] or delta["remove"]) and not self._task.check_mode:
+            self._module(module, dict(base, query=nt.sql_write(backend, table), named_args=nt.sql_write_args(delta),
+                                      **extra), task_vars)
+        return delta
+
+    # --- LDAP ----------------------------------------------------------------
+
+    def _ldap(self, connection, password, desired, task_vars):
+        base = {
+            "server_uri": "ldap://%s:%d" % (connection["host"], connection["port"]),
+            "bind_dn": connection["admin_user"] or None,
+            "bind_pw": password,
+        }
+        if not base["bind_dn"]:
+            del base["bind_dn"]
+        root = connection["name"]
+        created = []
+        entries = []
+        try:
+            entries = self._module("community.general.ldap_search", dict(
+                base, dn=root, scope="children", attrs=["cn", nt.LDAP_VALUE_ATTRIBUTE]), task_vars)["results"]
+        except _Failed as exc:
+            if "Base not found" not in str(exc):
+                raise
+            created.append(root)
+        existing = set(e.get("dn", "").lower() for e in entries)
+        containers = [(root, "organizationalUnit", {"ou": root.split(",")[0].split("=", 1)[1].strip()})] \
+            if created else []
+        for map_name in nt.MAPS:
+            dn = nt.map_base(connection, map_name)
+            if dn.lower() not in existing:
+                if map_name in desired and desired[map_name]:
+                    containers.append((dn, "organizationalUnit", {"ou": map_name}))
+        current = nt.rows_from_ldap(entries, connection)
+        delta = nt.changes(current, desired)
+        delta["created"] = created + [dn for dn, _c, _a in containers if dn != root]
+        if self._task.check_mode:
+            return delta
+        for dn, object_class, attributes in containers:
+            self._module("community.general.ldap_entry",
+                         dict(base, dn=dn, objectClass=[object_class], attributes=attributes), task_vars)
+        for map_name, key, value in delta["add"]:
+            self._module("community.general.ldap_entry", dict(
+                base, dn=nt.ldap_dn(connection, map_name, key), objectClass=[nt.LDAP_OBJECT_CLASS],
+                attributes={"cn": key, nt.LDAP_VALUE_ATTRIBUTE: value}), task_vars)
+        for map_name, key, _old, new in delta["change"]:
+            self._module("community.general.ldap_attrs", dict(
+                base, dn=nt.ldap_dn(connection, map_name, key), state="exact",
+                attributes={nt.LDAP_VALUE_ATTRIBUTE: new}), task_vars)
+        for map_name, key, _old in delta["remove"]:
+            self._module("community.general.ldap_entry", dict(
+                base, dn=nt.ldap_dn(connection, map_name, key), state="absent"), task_vars)
+        return delta

@@ -1,0 +1,450 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Network lookup tables (PostgreSQL, MySQL/MariaDB, LDAP): the pure core.
+
+One description serves every backend: each Postfix table of the collection
+(``virtual_alias_map``, ``virtual_mailbox_map``, ...) is a set of
+``key -> value`` rows under its table name.
+
+* SQL: one table (``vhosting_postfix_lookup`` by default) with the columns
+  ``map_name``, ``lookup_key``, ``lookup_value``; primary key
+  (map_name, lookup_key). Postfix's query is
+  ``SELECT lookup_value FROM <table> WHERE map_name = '<name>' AND lookup_key = '%s'``.
+* LDAP: under the base DN, one ``ou=<name>`` per table, one entry
+  ``cn=<key>`` (objectClass organizationalRole, core schema only) per row,
+  the value in ``description``; Postfix searches one level for
+  ``(&(objectClass=organizationalRole)(cn=%s))``.
+
+Keys are stored in lower case, as postmap(1) folds them when it builds an
+indexed file and Postfix folds them before it queries any table.
+
+This module builds the ``.cf`` options (never the password), the SQL
+statements, LDAP DNs, the difference between the rows in the database and
+the rows of the model, and the parity comparison of two tables' answers.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+
+BACKENDS = ("file", "pgsql", "mysql", "ldap")
+NETWORK_BACKENDS = BACKENDS[1:]
+DEFAULT_PORTS = {"pgsql": 5432, "mysql": 3306, "ldap": 389}
+# The tables the domains role can write, in the order they are loaded; rows
+# of a table the model no longer has are removed from the database.
+MAPS = ("virtual_alias_map", "virtual_mailbox_map", "transport_map", "virtual_alias_domains_map",
+        "virtual_mailbox_domains_map")
+DEFAULT_SQL_TABLE = "vhosting_postfix_lookup"
+LDAP_OBJECT_CLASS = "organizationalRole"
+LDAP_VALUE_ATTRIBUTE = "description"
+# Debian packages a mail host needs per backend: Postfix's client and the
+# Python driver of the modules that load the database.
+PACKAGES = {
+    "pgsql": ["postfix-pgsql", "python3-psycopg2"],
+    "mysql": ["postfix-mysql", "python3-pymysql"],
+    "ldap": ["postfix-ldap", "python3-ldap"],
+}
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:_-]*[A-Za-z0-9])?$")
+_DN_PART_RE = re.compile(r"^\s*[A-Za-z][A-Za-z0-9-]*\s*=\s*\S")
+
+
+class NetworkTableError(Exception):
+    pass
+
+
+def _text(value):
+    return value if isinstance(value, str) else ""
+
+
+def check_database(backend, database, problems, name="vhosting_domains__database"):
+    """Validate the connection settings of a network backend; return them without the passwords.
+
+    ``database``: host, port, name (SQL database, or LDAP base DN), user,
+    password (Postfix's reader), admin_user, admin_password (the loader;
+    default: the reader), table (SQL table), load (bool). Problems name the
+    option, never a password.
+    """
+    if backend not in BACKENDS:
+        problems.append("vhosting_domains__backend: %r is not one of %s" % (backend, ", ".join(BACKENDS)))
+        return None
+    if backend == "file":
+        return None
+    database = database if isinstance(database, dict) else {}
+    before = len(problems)
+    host = _text(database.get("host"))
+    if not host or not _HOST_RE.match(host):
+        problems.append("%s.host: %r is not a host name or address (needed for backend %s)"
+                        % (name, database.get("host"), backend))
+    port = database.get("port")
+    port = DEFAULT_PORTS[backend] if port is None else port
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        problems.append("%s.port: %r is not a TCP port" % (name, port))
+    dbname = _text(database.get("name"))
+    user = _text(database.get("user"))
+    if backend == "ldap":
+        if not dbname or not all(_DN_PART_RE.match(part) for part in dbname.split(",")):
+            problems.append("%s.name: %r is not an LDAP base DN (e.g. ou=postfix,dc=example,dc=org)"
+                            % (name, database.get("name")))
+        for option in ("user", "admin_user"):
+            value = database.get(option)
+            if value and not (isinstance(value, str) and all(_DN_PART_RE.match(p) for p in value.split(","))):
+                problems.append("%s.%s: %r is not a bind DN" % (name, option, value))
+    else:
+        if not dbname or not _NAME_RE.match(dbname):
+            problems.append("%s.name: %r is not a database name (letters, digits, _)" % (name, database.get("name")))
+        if not user or not _NAME_RE.match(user):
+            problems.append("%s.user: %r is not a database user name (letters, digits, _)"
+                            % (name, database.get("user")))
+        admin = database.get("admin_user")
+        if admin and not (isinstance(admin, str) and _NAME_RE.match(admin)):
+            problems.append("%s.admin_user: %r is not a database user name" % (name, admin))
+    table = database.get("table") or DEFAULT_SQL_TABLE
+    if not isinstance(table, str) or not _NAME_RE.match(table):
+        problems.append("%s.table: %r is not an SQL table name (letters, digits, _)" % (name, table))
+    for option in ("password", "admin_password"):
+        value = database.get(option)
+        if value is not None and not isinstance(value, str):
+            problems.append("%s.%s must be a string" % (name, option))
+        elif isinstance(value, str) and ("\n" in value or value != value.strip()):
+            problems.append("%s.%s: a password with a line break or leading/trailing blanks cannot be "
+                            "written into Postfix's .cf file" % (name, option))
+    if backend != "ldap" and not database.get("password"):
+        problems.append("%s.password: Postfix's database user needs a password" % name)
+    if len(problems) > before:
+        return None
+    return {
+        "host": host,
+        "port": port,
+        "name": dbname,
+        "user": user,
+        "admin_user": database.get("admin_user") or user,
+        "table": table,
+        "load": database.get("load", True) is not False,
+    }
+
+
+def query(connection, map_name):
+    """Postfix's SQL query for one table."""
+    return ("SELECT lookup_value FROM %s WHERE map_name = '%s' AND lookup_key = '%%s'"
+            % (connection["table"], map_name))
+
+
+def map_base(connection, map_name):
+    return "ou=%s,%s" % (map_name, connection["name"])
+
+
+def cf_options(backend, connection, map_name):
+    """The options of the table's .cf file, in order, without the password (the role adds it)."""
+    if backend in ("pgsql", "mysql"):
+        return [
+            ("hosts", "inet:%s:%d" % (connection["host"], connection["port"])),
+            ("user", connection["user"]),
+            ("dbname", connection["name"]),
+            ("query", query(connection, map_name)),
+        ]
+    if backend == "ldap":
+        options = [
+            ("server_host", "ldap://%s:%d" % (connection["host"], connection["port"])),
+            ("version", "3"),
+            ("search_base", map_base(connection, map_name)),
+            ("scope", "one"),
+            ("query_filter", "(&(objectClass=%s)(cn=%%s))" % LDAP_OBJECT_CLASS),
+            ("result_attribute", LDAP_VALUE_ATTRIBUTE),
+        ]
+        if connection["user"]:
+            options += [("bind", "yes"), ("bind_dn", connection["user"])]
+        else:
+            options += [("bind", "no")]
+        return options
+    raise NetworkTableError("no .cf file for backend %r" % backend)
+
+
+def password_option(backend):
+    """Name of the password option in the .cf file ("" when none is written)."""
+    return "bind_pw" if backend == "ldap" else "password"
+
+
+def cf_path(directory, map_name):
+    return "%s/%s.cf" % (directory.rstrip("/"), map_name)
+
+
+def network_part(backend, connection, directory, tables, parameters, table_type):
+    """Switch a role's main.cf parameters from its file tables to the database.
+
+    ``tables``: {source path: table name} of the role; ``parameters``: its
+    main.cf parameters, changed in place (each ``type:path`` of a table, also
+    inside a list, becomes ``backend:/cf path``). Returns what the role needs:
+    the tables (file and database lookup of each) and the .cf files.
+    """
+    entries = []
+    for path, map_name in sorted(tables.items(), key=lambda item: MAPS.index(item[1]) if item[1] in MAPS else 99):
+        file_lookup = "%s:%s" % (table_type, path)
+        cf = cf_path(directory, map_name)
+        db_lookup = "%s:%s" % (backend, cf)
+        for parameter, value in parameters.items():
+            if value == file_lookup:
+                parameters[parameter] = db_lookup
+            elif isinstance(value, list):
+                parameters[parameter] = [db_lookup if v == file_lookup else v for v in value]
+        entries.append({"name": map_name, "source": path, "file": file_lookup, "database": db_lookup, "cf": cf,
+                        "options": cf_options(backend, connection, map_name)})
+    return {
+        "backend": backend,
+        "connection": connection,
+        "directory": directory,
+        "tables": entries,
+        "password_option": password_option(backend),
+        "stale_cf_files": [cf_path(directory, m) for m in MAPS if m not in [e["name"] for e in entries]],
+    }
+
+
+def stale_cf_files(directory):
+    """Every .cf file the role can write (all are stale when the backend is file)."""
+    return [cf_path(directory, m) for m in MAPS]
+
+
+# --- rows ------------------------------------------------------------------
+
+def parse_rows(text):
+    """{key: value} of a ``key<TAB>value`` data file (keys folded to lower case, as postmap folds them)."""
+    rows = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("\t")
+        if not sep or not key or not value:
+            raise NetworkTableError("line %d is not key<TAB>value: %r" % (number, line[:80]))
+        rows[key.lower()] = value
+    return rows
+
+
+def changes(current, desired):
+    """What turns ``current`` into ``desired``; both {map name: {key: value}}.
+
+    Returns {"add": [[map, key, value]], "change": [[map, key, old, new]],
+    "remove": [[map, key, old]]}, each sorted by (map, key).
+    """
+    add, change, remove = [], [], []
+    for map_name in sorted(set(current) | set(desired)):
+        now = current.get(map_name) or {}
+        want = desired.get(map_name) or {}
+        for key in sorted(set(now) | set(want)):
+            if key not in now:
+                add.append([map_name, key, want[key]])
+            elif key not in want:
+                remove.append([map_name, key, now[key]])
+            elif now[key] != want[key]:
+                change.append([map_name, key, now[key], want[key]])
+    return {"add": add, "change": change, "remove": remove}
+
+
+def rows_from_result(records, key_field="lookup_key", value_field="lookup_value", map_field="map_name"):
+    """{map: {key: value}} of SQL result rows (dicts)."""
+    current = {}
+    for record in records or ():
+        current.setdefault(record[map_field], {})[record[key_field]] = record[value_field]
+    return current
+
+
+def diff_text(delta, limit=200):
+    """The before/after texts of a change set (for --diff), one ``map key value`` line per row."""
+    before, after = [], []
+    for map_name, key, value in delta["remove"]:
+        before.append("%s %s %s" % (map_name, key, value))
+    for map_name, key, old, new in delta["change"]:
+        before.append("%s %s %s" % (map_name, key, old))
+        after.append("%s %s %s" % (map_name, key, new))
+    for map_name, key, value in delta["add"]:
+        after.append("%s %s %s" % (map_name, key, value))
+    more = max(len(before), len(after)) - limit
+    before, after = before[:limit], after[:limit]
+    if more > 0:
+        after.append("... and %d more rows" % more)
+    return "\n".join(before) + ("\n" if before else ""), "\n".join(after) + ("\n" if after else "")
+
+
+def summary(delta):
+    return "%d rows added, %d changed, %d removed" % (len(delta["add"]), len(delta["change"]), len(delta["remove"]))
+
+
+# --- SQL -------------------------------------------------------------------
+
+def sql_schema(backend, table):
+    """CREATE TABLE statement of the lookup table."""
+    if backend == "pgsql":
+        return ("CREATE TABLE IF NOT EXISTS %s (map_name varchar(64) NOT NULL, lookup_key varchar(320) NOT NULL, "
+                "lookup_value text NOT NULL, PRIMARY KEY (map_name, lookup_key))" % table)
+    return ("CREATE TABLE IF NOT EXISTS %s (map_name varchar(64) NOT NULL, lookup_key varchar(320) NOT NULL, "
+            "lookup_value text NOT NULL, PRIMARY KEY (map_name, lookup_key)) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" % table)
+
+
+def sql_exists(backend):
+    """A query (named arg ``table``) giving one row with ``present`` 1/0."""
+    if backend == "pgsql":
+        return "SELECT (to_regclass(%(table)s) IS NOT NULL)::int AS present"
+    return ("SELECT COUNT(*) AS present FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name = %(table)s")
+
+
+def sql_select(table):
+    """Every row of the collection's tables (named arg ``maps``: a JSON list of table names)."""
+    return ("SELECT map_name, lookup_key, lookup_value FROM %s WHERE map_name IN (%s)"
+            % (table, ", ".join("'%s'" % m for m in MAPS)))
+
+
+def sql_write(backend, table):
+    """The statements of one transaction applying a change set.
+
+    Named args: ``remove`` (JSON list of [map, key]) and ``upsert`` (JSON
+    list of [map, key, value]); the data goes as parameters, never into the
+    SQL text.
+    """
+    if backend == "pgsql":
+        return [
+            "DELETE FROM {t} t USING json_to_recordset(%(remove)s::json) AS r(m text, k text) "
+            "WHERE t.map_name = r.m AND t.lookup_key = r.k".format(t=table),
+            "INSERT INTO {t} (map_name, lookup_key, lookup_value) "
+            "SELECT r.m, r.k, r.v FROM json_to_recordset(%(upsert)s::json) AS r(m text, k text, v text) "
+            "ON CONFLICT (map_name, lookup_key) DO UPDATE SET lookup_value = EXCLUDED.lookup_value".format(t=table),
+        ]
+    return [
+        "DELETE t FROM {t} t JOIN JSON_TABLE(%(remove)s, '$[*]' COLUMNS (m varchar(64) PATH '$.m', "
+        "k varchar(320) PATH '$.k')) r ON t.map_name = r.m AND t.lookup_key = r.k".format(t=table),
+        "INSERT INTO {t} (map_name, lookup_key, lookup_value) SELECT r.m, r.k, r.v FROM JSON_TABLE(%(upsert)s, "
+        "'$[*]' COLUMNS (m varchar(64) PATH '$.m', k varchar(320) PATH '$.k', v text PATH '$.v')) r "
+        "ON DUPLICATE KEY UPDATE lookup_value = VALUES(lookup_value)".format(t=table),
+    ]
+
+
+def sql_write_args(delta):
+    remove = [{"m": m, "k": k} for m, k, _old in delta["remove"]]
+    upsert = [{"m": m, "k": k, "v": v} for m, k, v in delta["add"]] + [
+        {"m": m, "k": k, "v": new} for m, k, _old, new in delta["change"]]
+    return {"remove": json.dumps(remove), "upsert": json.dumps(upsert)}
+
+
+# --- LDAP ------------------------------------------------------------------
+
+_DN_SPECIAL = set(',+"\\<>;=')
+
+
+def dn_escape(value):
+    """An attribute value for a DN (RFC 4514)."""
+    out = []
+    for i, char in enumerate(value):
+        if char in _DN_SPECIAL or (i == 0 and char in " #") or (i == len(value) - 1 and char == " "):
+            out.append("\\" + char)
+        elif ord(char) < 32:
+            out.append("\\%02x" % ord(char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def ldap_dn(connection, map_name, key):
+    return "cn=%s,%s" % (dn_escape(key), map_base(connection, map_name))
+
+
+def rows_from_ldap(entries, connection):
+    """{map: {key: value}} of ldap_search results (scope subordinate under the base DN)."""
+    current = {}
+    suffix = "," + connection["name"].lower()
+    for entry in entries or ():
+        dn = entry.get("dn", "")
+        key = entry.get("cn")
+        value = entry.get(LDAP_VALUE_ATTRIBUTE)
+        if not dn.lower().endswith(suffix) or key is None:
+            continue
+        parent = dn[:-len(suffix)].split(",")[-1]
+        if not parent.lower().startswith("ou="):
+            continue
+        map_name = parent[3:]
+        if map_name not in MAPS:
+            continue
+        if isinstance(key, list):
+            key = key[0]
+        if isinstance(value, list):
+            value = ", ".join(value)
+        current.setdefault(map_name, {})[key.lower()] = value if value is not None else ""
+    return current
+
+
+# --- parity ----------------------------------------------------------------
+
+def source_keys(text):
+    """The keys of a postmap(1) source file (comments, blank and continuation lines skipped)."""
+    keys = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#") or line[0].isspace():
+            continue
+        keys.append(line.split(None, 1)[0])
+    return keys
+
+
+NEGATIVE_LOCAL = "vhosting-parity-nobody"
+NEGATIVE_DOMAIN = "vhosting-parity.invalid"
+
+
+def parity_keys(keys, delimiter="+"):
+    """The keys to compare: every key, its upper-case and delimiter variants, and keys that must not be found.
+
+    Returns (compare, absent): ``compare`` in order without duplicates;
+    ``absent`` the subset no table may answer (an unknown user of each
+    domain, a domain nobody hosts).
+    """
+    compare, absent, seen = [], [], set()
+
+    def put(key, missing=False):
+        if key and key not in seen and not any(c.isspace() for c in key):
+            seen.add(key)
+            compare.append(key)
+            if missing:
+                absent.append(key)
+    domains = []
+    for key in keys:
+        put(key)
+    for key in keys:
+        put(key.upper())
+        local, at, domain = key.rpartition("@")
+        if at:
+            if local and delimiter:
+                put("%s%stag@%s" % (local, delimiter[0], domain))
+            if domain and domain not in domains:
+                domains.append(domain)
+        elif "." in key and key not in domains:
+            domains.append(key)
+    for domain in domains:
+        put("%s@%s" % (NEGATIVE_LOCAL, domain), True)
+        put("sub.%s" % domain)
+    put("%s@%s" % (NEGATIVE_LOCAL, NEGATIVE_DOMAIN), True)
+    put("@%s" % NEGATIVE_DOMAIN, True)
+    put(NEGATIVE_DOMAIN, True)
+    return compare, absent
+
+
+def compare(keys, absent, reference, candidate):
+    """Differences between two tables' answers: [{key, file, database}] (None: not found).
+
+    Keys in ``absent`` that either table answers are differences too (with
+    ``must_not_be_found``).
+    """
+    differences = []
+    missing = set(absent)
+    for key in keys:
+        ref, cand = reference.get(key), candidate.get(key)
+        if ref != cand:
+            differences.append({"key": key, "file": ref, "database": cand})
+        elif key in missing and ref is not None:
+            differences.append({"key": key, "file": ref, "database": cand, "must_not_be_found": True})
+    return differences
+
+
+def batches(items, size):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,99 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: network_tables
+short_description: Load the host model's lookup tables into PostgreSQL, MySQL/MariaDB or LDAP
+version_added: 0.3.0
+description:
+  - An action plugin. It reads what the database holds with the ecosystem's modules, run on the managed host
+    (C(community.postgresql.postgresql_query), C(community.mysql.mysql_query), C(community.general.ldap_search)),
+    compares it with the model's table data files on the control node, and writes only the difference.
+  - SQL - one table (C(vhosting_postfix_lookup) by default) with the columns C(map_name), C(lookup_key),
+    C(lookup_value), created when missing; all changes of a run in one transaction, so that Postfix sees either
+    the old or the new rows. LDAP - one C(ou=<table>) per table under the base DN, one C(organizationalRole) entry
+    C(cn=<key>) per row with the value in C(description) (core schema only), changed entry by entry with
+    C(community.general.ldap_entry) and C(ldap_attrs) - new entries first, removals last.
+  - Only the collection's own tables (C(virtual_alias_map), C(virtual_mailbox_map), C(transport_map),
+    C(virtual_alias_domains_map), C(virtual_mailbox_domains_map)) are read and written; rows of those tables that
+    the model no longer has are removed.
+  - Keys are stored in lower case (postmap folds them in files, Postfix folds them before every query).
+  - The C(vhosting.postfix.domains) role runs it; the password is passed with C(no_log) and never returned.
+author:
+  - vhosting.postfix maintainers (@vhosting)
+attributes:
+  action:
+    support: full
+    description: Runs on the control node and executes the database modules on the managed host.
+  check_mode:
+    support: full
+    description: Reads the database and reports the difference; writes nothing.
+  diff_mode:
+    support: full
+    description: One C(table key value) line per row removed, changed or added (at most 200 shown).
+options:
+  backend:
+    description: The database.
+    type: str
+    choices: [pgsql, mysql, ldap]
+    required: true
+  connection:
+    description:
+      - The connection as the host model has it (C(vhosting_postfix__model.domains_role.network.connection)) -
+        C(host), C(port), C(name) (database, or LDAP base DN), C(admin_user) (the loader's user or bind DN),
+        C(table).
+    type: dict
+    required: true
+  login_password:
+    description:
+      - The password of C(admin_user). Default - C(admin_password), else C(password), of the variable
+        C(vhosting_domains__database), read by the action itself so that the password is in no task argument.
+    type: str
+  tables:
+    description: Table name -> data file on the control node (C(key<TAB>value) lines, C(vhosting_postfix__model.table_files)).
+    type: dict
+    required: true
+requirements:
+  - On the managed host, the driver of the database module (python3-psycopg2, python3-pymysql, python3-ldap);
+    the vhosting.postfix.server role installs it when a network backend is in use.
+seealso:
+  - module: vhosting.postfix.lookup_parity
+"""
+
+EXAMPLES = r"""
+- name: Load the tables into PostgreSQL
+  vhosting.postfix.network_tables:
+    backend: pgsql
+    connection: "{{ vhosting_postfix__model.domains_role.network.connection }}"
+    tables: "{{ vhosting_postfix__model.table_files }}"
+"""
+
+RETURN = r"""
+added:
+  description: Rows (entries) added.
+  type: int
+  returned: success
+updated:
+  description: Rows whose value changed.
+  type: int
+  returned: success
+removed:
+  description: Rows removed.
+  type: int
+  returned: success
+created:
+  description: The SQL table, or the LDAP containers, created.
+  type: list
+  elements: str
+  returned: success
+rows:
+  description: Rows of the model.
+  type: int
+  returned: success
+"""

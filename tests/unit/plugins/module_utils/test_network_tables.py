@@ -1,0 +1,200 @@
+# -*- coding: utf-8 -*-
+"""The pure core of the network lookup tables: validation, .cf options, main.cf switch, row changes, parity."""
+import json
+
+import pytest
+
+from role_values import role_values
+
+from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables as nt
+from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import ModelError, host_model
+
+BOXES = {"vhosting_domain__box_test": {"domain": "box.test", "class": "mailbox", "mailboxes": ["ann", "bob"]},
+         "vhosting_domain__alias_test": {"domain": "alias.test", "class": "alias",
+                                         "aliases": {"info": "ann@box.test"}, "catch_all": "bob@box.test"}}
+PG = {"host": "db.example.test", "name": "vhosting_postfix", "user": "postfix_ro", "password": "s3cret",
+      "admin_user": "loader", "admin_password": "t0psecret"}
+LDAP = {"host": "ldap.example.test", "name": "ou=postfix,dc=example,dc=test", "user": "cn=reader,dc=example,dc=test",
+        "password": "s3cret", "admin_user": "cn=admin,dc=example,dc=test"}
+
+
+def checked(backend, database):
+    problems = []
+    return nt.check_database(backend, database, problems), problems
+
+
+def test_file_needs_no_database():
+    assert checked("file", {}) == (None, [])
+
+
+def test_pgsql_connection_gets_defaults_and_no_password():
+    connection, problems = checked("pgsql", PG)
+    assert problems == []
+    assert connection == {"host": "db.example.test", "port": 5432, "name": "vhosting_postfix", "user": "postfix_ro",
+                          "admin_user": "loader", "table": nt.DEFAULT_SQL_TABLE, "load": True}
+    assert "s3cret" not in json.dumps(connection) and "t0psecret" not in json.dumps(connection)
+
+
+@pytest.mark.parametrize("backend, change, expected", [
+    ("mysql", {"host": ""}, "vhosting_domains__database.host: '' is not a host name"),
+    ("mysql", {"host": "db;rm -rf"}, "vhosting_domains__database.host"),
+    ("pgsql", {"port": 0}, "vhosting_domains__database.port: 0 is not a TCP port"),
+    ("pgsql", {"name": "my-db"}, "vhosting_domains__database.name: 'my-db' is not a database name"),
+    ("pgsql", {"user": "x y"}, "vhosting_domains__database.user: 'x y'"),
+    ("pgsql", {"table": "t; DROP"}, "vhosting_domains__database.table: 't; DROP' is not an SQL table name"),
+    ("pgsql", {"password": ""}, "vhosting_domains__database.password: Postfix's database user needs a password"),
+    ("pgsql", {"password": "a\nb"}, "a password with a line break"),
+    ("ldap", {"name": "postfix"}, "vhosting_domains__database.name: 'postfix' is not an LDAP base DN"),
+    ("ldap", {"user": "reader"}, "vhosting_domains__database.user: 'reader' is not a bind DN"),
+])
+def test_bad_connection_settings_are_refused_naming_the_option(backend, change, expected):
+    base = dict(LDAP if backend == "ldap" else PG, **change)
+    connection, problems = checked(backend, base)
+    assert connection is None and len(problems) == 1 and expected in problems[0]
+    assert "s3cret" not in problems[0]
+
+
+def test_unknown_backend_is_refused():
+    assert checked("sqlite", PG)[1] == ["vhosting_domains__backend: 'sqlite' is not one of file, pgsql, mysql, ldap"]
+
+
+def test_sql_cf_options():
+    connection, _problems = checked("mysql", dict(PG, port=3307))
+    assert nt.cf_options("mysql", connection, "virtual_alias_map") == [
+        ("hosts", "inet:db.example.test:3307"), ("user", "postfix_ro"), ("dbname", "vhosting_postfix"),
+        ("query", "SELECT lookup_value FROM vhosting_postfix_lookup WHERE map_name = 'virtual_alias_map' "
+                  "AND lookup_key = '%s'")]
+    assert nt.password_option("mysql") == "password"
+
+
+def test_ldap_cf_options_bind_and_anonymous():
+    connection, _problems = checked("ldap", LDAP)
+    options = dict(nt.cf_options("ldap", connection, "virtual_mailbox_map"))
+    assert options["search_base"] == "ou=virtual_mailbox_map,ou=postfix,dc=example,dc=test"
+    assert options["query_filter"] == "(&(objectClass=organizationalRole)(cn=%s))"
+    assert options["result_attribute"] == "description" and options["scope"] == "one"
+    assert options["bind"] == "yes" and options["bind_dn"] == "cn=reader,dc=example,dc=test"
+    anonymous, _problems = checked("ldap", dict(LDAP, user=None))
+    assert dict(nt.cf_options("ldap", anonymous, "x"))["bind"] == "no"
+    assert nt.password_option("ldap") == "bind_pw"
+
+
+def test_host_model_switches_main_cf_to_the_database_and_keeps_the_files():
+    model = host_model(role_values(vhosting_domains__backend="pgsql", vhosting_domains__database=PG), BOXES,
+                       hostname="mx")
+    role = model["domains_role"]
+    assert role["parameters"]["virtual_alias_maps"] == "pgsql:/etc/postfix/vhosting-db/virtual_alias_map.cf"
+    assert role["parameters"]["virtual_mailbox_maps"] == "pgsql:/etc/postfix/vhosting-db/virtual_mailbox_map.cf"
+    # The files are still written: the parity gate's reference.
+    assert role["tables"] == {"/etc/postfix/virtual": "virtual_alias_map", "/etc/postfix/vmailbox": "virtual_mailbox_map"}
+    tables = role["network"]["tables"]
+    assert [(t["name"], t["file"], t["source"]) for t in tables] == [
+        ("virtual_alias_map", "lmdb:/etc/postfix/virtual", "/etc/postfix/virtual"),
+        ("virtual_mailbox_map", "lmdb:/etc/postfix/vmailbox", "/etc/postfix/vmailbox")]
+    assert "/etc/postfix/vhosting-db/transport_map.cf" in role["stale_cf_files"]
+    assert "/etc/postfix/vhosting-db/virtual_alias_map.cf" not in role["stale_cf_files"]
+    assert {"postfix-pgsql", "python3-psycopg2"} <= set(model["server"]["packages"])
+    assert "s3cret" not in json.dumps(model) and "t0psecret" not in json.dumps(model)
+
+
+def test_host_model_with_files_removes_every_cf_file():
+    model = host_model(role_values(), BOXES, hostname="mx")
+    assert model["domains_role"]["network"] is None
+    assert model["domains_role"]["parameters"]["virtual_alias_maps"] == "lmdb:/etc/postfix/virtual"
+    assert model["domains_role"]["stale_cf_files"] == nt.stale_cf_files("/etc/postfix/vhosting-db")
+
+
+def test_host_model_refuses_a_bad_database_before_anything():
+    with pytest.raises(ModelError) as caught:
+        host_model(role_values(vhosting_domains__backend="mysql", vhosting_domains__database=dict(PG, host="")),
+                   BOXES, hostname="mx")
+    assert any(p.startswith("vhosting_domains__database.host") for p in caught.value.problems)
+
+
+def test_transport_list_element_is_switched():
+    parameters = {"transport_maps": ["lmdb:/etc/postfix/t", "lmdb:/etc/postfix/relay_t"]}
+    connection, _problems = checked("pgsql", PG)
+    part = nt.network_part("pgsql", connection, "/etc/postfix/vhosting-db", {"/etc/postfix/t": "transport_map"},
+                           parameters, "lmdb")
+    assert parameters["transport_maps"] == ["pgsql:/etc/postfix/vhosting-db/transport_map.cf", "lmdb:/etc/postfix/relay_t"]
+    assert [t["name"] for t in part["tables"]] == ["transport_map"]
+
+
+def test_parse_rows_folds_keys_and_refuses_bad_lines():
+    assert nt.parse_rows("Info@X.test\tann@x.test, bob@x.test\n\n") == {"info@x.test": "ann@x.test, bob@x.test"}
+    with pytest.raises(nt.NetworkTableError):
+        nt.parse_rows("no-tab-here\n")
+
+
+def test_changes_add_change_remove_and_no_change():
+    current = {"virtual_alias_map": {"a@x": "1", "b@x": "2"}, "transport_map": {"x": "lmtp:y"}}
+    desired = {"virtual_alias_map": {"a@x": "1", "b@x": "3", "c@x": "4"}}
+    delta = nt.changes(current, desired)
+    assert delta == {"add": [["virtual_alias_map", "c@x", "4"]], "change": [["virtual_alias_map", "b@x", "2", "3"]],
+                     "remove": [["transport_map", "x", "lmtp:y"]]}
+    assert nt.summary(delta) == "1 rows added, 1 changed, 1 removed"
+    assert nt.changes(desired, desired) == {"add": [], "change": [], "remove": []}
+    before, after = nt.diff_text(delta)
+    assert before == "transport_map x lmtp:y\nvirtual_alias_map b@x 2\n"
+    assert after == "virtual_alias_map b@x 3\nvirtual_alias_map c@x 4\n"
+
+
+def test_sql_write_passes_data_as_parameters():
+    delta = {"add": [["m", "k'; DROP TABLE x; --", "v"]], "change": [["m", "a", "1", "2"]], "remove": [["m", "r", "0"]]}
+    args = nt.sql_write_args(delta)
+    assert json.loads(args["upsert"]) == [{"m": "m", "k": "k'; DROP TABLE x; --", "v": "v"}, {"m": "m", "k": "a", "v": "2"}]
+    assert json.loads(args["remove"]) == [{"m": "m", "k": "r"}]
+    for backend in ("pgsql", "mysql"):
+        statements = nt.sql_write(backend, "vhosting_postfix_lookup")
+        assert len(statements) == 2 and all("DROP" not in s for s in statements)
+        assert "%(remove)s" in statements[0] and "%(upsert)s" in statements[1]
+    assert nt.sql_select("t").startswith("SELECT map_name, lookup_key, lookup_value FROM t WHERE map_name IN ('virtual_alias_map'")
+
+
+def test_rows_from_sql_and_ldap_results():
+    assert nt.rows_from_result([{"map_name": "m", "lookup_key": "k", "lookup_value": "v"}]) == {"m": {"k": "v"}}
+    connection, _problems = checked("ldap", LDAP)
+    entries = [
+        {"dn": "ou=virtual_alias_map,ou=postfix,dc=example,dc=test", "ou": "virtual_alias_map"},
+        {"dn": "cn=info@a.test,ou=virtual_alias_map,ou=postfix,dc=example,dc=test", "cn": "info@a.test",
+         "description": "ann@a.test"},
+        {"dn": "cn=multi@a.test,ou=virtual_alias_map,ou=postfix,dc=example,dc=test", "cn": ["multi@a.test"],
+         "description": ["x@a.test", "y@a.test"]},
+        {"dn": "cn=other,ou=not_ours,ou=postfix,dc=example,dc=test", "cn": "other", "description": "z"},
+    ]
+    assert nt.rows_from_ldap(entries, connection) == {
+        "virtual_alias_map": {"info@a.test": "ann@a.test", "multi@a.test": "x@a.test, y@a.test"}}
+
+
+def test_dn_escape():
+    assert nt.dn_escape("a+b,c=d") == "a\\+b\\,c\\=d"
+    assert nt.dn_escape("#x ") == "\\#x\\ "
+    assert nt.dn_escape("@a.test") == "@a.test"
+    connection, _problems = checked("ldap", LDAP)
+    assert nt.ldap_dn(connection, "virtual_alias_map", "@a.test") == \
+        "cn=@a.test,ou=virtual_alias_map,ou=postfix,dc=example,dc=test"
+
+
+def test_source_keys_skip_comments_and_continuations():
+    text = "# comment\ninfo@a.test ann@a.test,\n  bob@a.test\n\n@a.test  bob@a.test\n"
+    assert nt.source_keys(text) == ["info@a.test", "@a.test"]
+
+
+def test_parity_keys_variants_and_absent():
+    keys, absent = nt.parity_keys(["info@a.test", "@a.test", "b.test"], "+")
+    assert keys[:3] == ["info@a.test", "@a.test", "b.test"]
+    assert {"INFO@A.TEST", "info+tag@a.test", "@A.TEST", "sub.a.test", "sub.b.test"} <= set(keys)
+    assert "vhosting-parity-nobody@a.test" in absent and "vhosting-parity-nobody@b.test" in absent
+    assert "vhosting-parity.invalid" in absent and set(absent) <= set(keys)
+    assert len(keys) == len(set(keys))
+
+
+def test_compare_reports_value_missing_and_must_not_be_found():
+    keys = ["a@x", "b@x", "c@x", "nobody@x"]
+    reference = {"a@x": "1", "b@x": "2", "nobody@x": "catch"}
+    candidate = {"a@x": "1", "b@x": "3", "c@x": "9", "nobody@x": "catch"}
+    assert nt.compare(keys, ["nobody@x"], reference, candidate) == [
+        {"key": "b@x", "file": "2", "database": "3"},
+        {"key": "c@x", "file": None, "database": "9"},
+        {"key": "nobody@x", "file": "catch", "database": "catch", "must_not_be_found": True}]
+    assert nt.compare(["a@x"], [], {"a@x": "1"}, {"a@x": "1"}) == []
