@@ -34,8 +34,15 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("backend", "connection", "login_password", "tables"))
 
-    def _module(self, name, args, task_vars):
-        result = self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
+    def _module(self, name, args, task_vars, read_only=False):
+        """Run a database module on the host; ``read_only`` runs it in check mode too (mysql_query has no check mode)."""
+        check_mode = self._task.check_mode
+        if read_only:
+            self._task.check_mode = False
+        try:
+            result = self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
+        finally:
+            self._task.check_mode = check_mode
         if result.get("failed"):
             raise _Failed("%s: %s" % (name, to_native(result.get("msg", result))))
         return result
@@ -103,7 +110,7 @@ class ActionModule(ActionBase):
         extra = {"single_transaction": True} if backend == "mysql" else {}
         created = []
         present = self._module(module, dict(base, query=nt.sql_exists(backend), named_args={"table": table}),
-                               task_vars)["query_result"]
+                               task_vars, read_only=True)["query_result"]
         if backend == "mysql":
             present = present[0]
         if not int(present[0]["present"]):
@@ -114,7 +121,8 @@ class ActionModule(ActionBase):
                 self._module(module, dict(base, query=nt.sql_schema(backend, table)), task_vars)
         current = {}
         if not created or not self._task.check_mode:
-            records = self._module(module, dict(base, query=nt.sql_select(table)), task_vars)["query_result"]
+            records = self._module(module, dict(base, query=nt.sql_select(table)), task_vars,
+                                   read_only=True)["query_result"]
             if backend == "mysql":
                 records = records[0] if records else []
             current = nt.rows_from_result(records)
