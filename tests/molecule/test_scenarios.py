@@ -30,7 +30,7 @@ SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.y
 TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1800"))
 # Rough relative durations, longest first: with pytest-xdist the long runs
 # start first and the short tests fill the gaps (tests/conftest.py sorts).
-DURATION = {"faults": 6, "network_tables": 6, "dovecot": 5, "relay": 5, "lists": 4, "lookup_table": 4, "domains": 3, "default": 2, "postconf": 1}
+DURATION = {"faults": 6, "dbtables": 7, "dovecot": 5, "relay": 5, "lists": 4, "lookup_table": 4, "domains": 3, "default": 2, "postconf": 1}
 SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 
 

@@ -1,4 +1,4 @@
-# Test helper of the molecule "network_tables" scenario (copied to the mail
+# Test helper of the molecule "dbtables" scenario (copied to the mail
 # hosts): prints one "domain/user|subject" line per message in the Maildirs
 # under the mailbox base (argv[1]) whose subject starts with argv[2], sorted,
 # so that a duplicate shows twice and a misrouted copy under its mailbox.
