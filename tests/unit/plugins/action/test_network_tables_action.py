@@ -54,9 +54,7 @@ def run(tmp_path, database, backend="pgsql", check_mode=False, diff=False, rows=
     loader.path_dwim.side_effect = lambda p: p
     action = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader, mock.MagicMock(), None)
     action._connection._shell.tmpdir = "/tmp"
-    with mock.patch.object(ActionModule, "_execute_module", autospec=True,
-                           side_effect=lambda self, module_name, module_args, task_vars: database(
-                               self, module_name, module_args, task_vars)):
+    with mock.patch.object(ActionModule, "_execute_module", autospec=True, side_effect=database):
         return action.run(task_vars={})
 
 
