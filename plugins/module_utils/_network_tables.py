@@ -199,7 +199,7 @@ def network_part(backend, connection, directory, tables, parameters, table_type)
         "directory": directory,
         "tables": entries,
         "password_option": password_option(backend),
-        "stale_cf_files": [cf_path(directory, m) for m in MAPS if m not in [e["name"] for e in entries]],
+        "stale_cf_files": [p for p in stale_cf_files(directory) if p not in [e["cf"] for e in entries]],
     }
 
 
@@ -443,8 +443,3 @@ def compare(keys, absent, reference, candidate):
         elif key in missing and ref is not None:
             differences.append({"key": key, "file": ref, "database": cand, "must_not_be_found": True})
     return differences
-
-
-def batches(items, size):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
