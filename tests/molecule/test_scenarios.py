@@ -111,6 +111,11 @@ def test_molecule_yml_keeps_settings_where_molecule_reads_them(scenario):
     provisioner = config["provisioner"]
     assert set(provisioner.get("config_options", {})) <= CFG_SECTIONS, provisioner["config_options"]
     assert set(provisioner.get("inventory", {})) <= {"host_vars", "group_vars", "links", "hosts"}, provisioner["inventory"]
+    # Every scenario reaches its hosts through the pipelining podman connection
+    # (molecule/shared/create.yml names it per host; nested runs inherit the cfg).
+    assert provisioner["config_options"]["defaults"].get("connection_plugins") == (
+        "${MOLECULE_PROJECT_DIRECTORY}/molecule/shared/connection_plugins"
+    ), "%s: connection_plugins must name molecule/shared/connection_plugins" % scenario
     names = [p["name"] for p in config["platforms"]]
     assert set(provisioner.get("inventory", {}).get("host_vars", {})) <= set(names), "host_vars for unknown hosts"
     for platform in config["platforms"]:
