@@ -28,9 +28,11 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1800"))
-# Rough relative durations, longest first: with pytest-xdist the long runs
-# start first and the short tests fill the gaps (tests/conftest.py sorts).
-DURATION = {"faults": 6, "dbtables": 7, "dovecot": 5, "relay": 5, "lists": 4, "lookup_table": 4, "domains": 3, "default": 2, "postconf": 1}
+# Rough relative durations (minutes per release in CI, 2026-12-02), longest
+# first: with pytest-xdist the long runs start first and the short tests fill
+# the gaps (tests/conftest.py sorts).
+DURATION = {"dbtables": 13, "dovecot": 12, "faults": 10, "domains": 8, "lists": 7, "relay": 5, "default": 4,
+            "lookup_table": 4, "postconf": 2}
 SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 
 

@@ -46,7 +46,8 @@ while [ "$kills" -lt "$kills_wanted" ] && [ "$attempts" -lt $((kills_wanted * 4)
   delay_ms=$(( span * (2 * slot + 1) / (2 * half) ))
   [ "$missed" -gt 0 ] && delay_ms=$(( delay_ms >> missed ))
   delay=$(printf '%s%d.%03d' "$prefix" $((delay_ms / 1000)) $((delay_ms % 1000)))
-  ansible "$host" -i "$inventory" -m vhosting.postfix.lookup_table \
+  # Not pipelined: faults-killer finds the module by its AnsiballZ file.
+  ansible "$host" -i "$inventory" -e ansible_pipelining=false -m vhosting.postfix.lookup_table \
     -a "path=$table type=lmdb src=$data/$target.txt format=postmap" >"$data/run-$attempts.log" 2>&1 &
   runner=$!
   result=$(podman exec "$container" /usr/local/bin/faults-killer "$delay" | tail -n 1)
