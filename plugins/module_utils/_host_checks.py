@@ -81,8 +81,9 @@ def _words(value):
     return [w for w in _SPLIT.split(str(value)) if w]
 
 
-def server_parameters(values, relay_parameters, problems):
-    """vhosting_server__parameters: no parameter the server role owns, known names, no open relay."""
+def server_parameters(values, problems):
+    """vhosting_server__parameters: no parameter the server role owns, known names (the relay policy of the
+    whole main.cf is judged by _relay_policy)."""
     given = values["vhosting_server__parameters"] or {}
     user_defined = set(values["vhosting_server__user_defined_parameters"] or ())
     for name in sorted(given):
@@ -95,21 +96,6 @@ def server_parameters(values, relay_parameters, problems):
             problems.append("vhosting_server__parameters: %s is not a Postfix parameter (Postfix 3.7/3.10 postconf "
                             "-d)%s; a parameter of your own belongs in vhosting_server__user_defined_parameters"
                             % (name, " (did you mean %s?)" % close if close else ""))
-    lists = {}
-    for name in RELAY_LISTS:
-        if name in given:
-            lists[name] = ("vhosting_server__parameters", _words(given[name]))
-        elif name in relay_parameters:
-            lists[name] = ("vhosting.postfix.relay role", _words(relay_parameters[name]))
-        else:
-            lists[name] = ("Postfix's default", RELAY_LIST_DEFAULTS[name])
-    if any(lists[name][0] == "vhosting_server__parameters" for name in RELAY_LISTS):
-        if not any(denies(words) for _source, words in lists.values()):
-            problems.append("vhosting_server__parameters: %s would make this host an open relay: neither list "
-                            "refuses unauthorised destinations (reject_unauth_destination, defer_unauth_destination,"
-                            " reject or defer) before a permit"
-                            % " and ".join("%s = %r (%s)" % (name, ", ".join(words), source)
-                                           for name, (source, words) in sorted(lists.items())))
 
 
 def denies(words):

@@ -34,6 +34,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._domains import (
 )
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import INDEX_SUFFIXES
 from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, normalise_networks
+from ansible_collections.vhosting.postfix.plugins.module_utils._relay_policy import check as _relay_policy_check
 from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
     RelayError,
     check_relayhost,
@@ -543,9 +544,23 @@ def _conflicts(server_parameters, owners, problems):
                             % (", ".join(both), role, "it" if len(both) == 1 else "them"))
 
 
+def _relay_policy(values, parts, problems):
+    """The relay policy of main.cf with every role's parameters (see _relay_policy)."""
+    parameters, sources = {}, {}
+    for source, part in parts:
+        for name, value in ((part or {}).get("parameters") or {}).items():
+            parameters[name] = value
+            sources[name] = source
+    for name, value in (values["vhosting_server__parameters"] or {}).items():
+        parameters[name] = value
+        sources[name] = "vhosting_server__parameters"
+    _relay_policy_check(parameters, sources, values["vhosting_server__relay_trusted_restrictions"],
+                        bool(values["vhosting_server__mynetworks_allow_wide"]), problems)
+
+
 def _checks(values, domains, relay, problems):
     """The checks across roles (see _host_checks)."""
-    _host_checks.server_parameters(values, relay["parameters"] if relay else {}, problems)
+    _host_checks.server_parameters(values, problems)
     _host_checks.names_and_addresses(values, problems)
     _host_checks.map_types(values, problems)
     _host_checks.mail_tree(values, problems)
@@ -615,6 +630,9 @@ def host_model(values, definitions, primaries=None, hostname=None):
         domains_role["parameters"]["smtpd_recipient_restrictions"] += relay["parameters"].pop(
             "smtpd_recipient_restrictions")
     _checks(values, domains, relay, problems)
+    _relay_policy(values, [("vhosting.postfix.domains role", domains_role),
+                           ("vhosting.postfix.relay role (vhosting_relay__*)", relay),
+                           ("vhosting.postfix.dovecot role", dovecot)], problems)
     _conflicts(values["vhosting_server__parameters"] or {},
                [("domains", domains_role["parameters"] if domains_role else ()),
                 ("relay", relay["parameters"] if relay else ()),

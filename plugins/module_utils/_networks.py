@@ -26,7 +26,7 @@ WIDE_OPT_IN = "vhosting_server__mynetworks_allow_wide"
 # The widest networks accepted without the opt-in, per IP version.
 WIDE_PREFIX = {4: 8, 6: 32}
 
-_TABLE_REF = re.compile(r"^[a-z][a-z0-9_]*:(/|\w)")
+_TABLE_REF = re.compile(r"^[a-z][a-z0-9_]*:(/|\w|\{)")
 _IPV6_LITERAL = re.compile(r"^[0-9a-fA-F:]+(/\d+)?$")
 _BRACKETED = re.compile(r"^\[([^\]]*)\](/[^/]*)?$")
 _PREFIX = re.compile(r"^[0-9]{1,3}$")
@@ -97,7 +97,7 @@ def normalise_network(entry, what="mynetworks", allow_wide=False):
     if isinstance(entry, str):
         text = entry.strip()
         if _TABLE_REF.match(text) and not _IPV6_LITERAL.match(text):
-            return text
+            return _table_reference(text, what, allow_wide)
     try:
         network, text = _check(entry)
     except NetworkError as exc:
@@ -111,6 +111,34 @@ def normalise_network(entry, what="mynetworks", allow_wide=False):
                 widest, network.max_prefixlen - network.prefixlen)
         raise NetworkError("%s: %r %s; refused unless %s: true" % (what, text, scope, WIDE_OPT_IN))
     return _postfix_form(network)
+
+
+# Table types a network list may name: files of networks the operator keeps.
+NETWORK_TABLE_TYPES = ("cidr", "lmdb", "hash", "btree", "cdb", "texthash")
+
+
+def _table_reference(text, what, allow_wide):
+    """A lookup table in a network list: an inline table's keys are checked like networks; a file table can hold
+    any network (0.0.0.0/0 too) that this check cannot see, so it needs the same opt-in as a wide network; a
+    table that answers for every client (static:, pcre:, regexp:, a database, a socketmap) is refused."""
+    kind, _sep, rest = text.partition(":")
+    if kind == "inline":
+        body = rest.strip()
+        if not (body.startswith("{") and body.endswith("}")):
+            raise NetworkError("%s: %r is not an inline:{...} table" % (what, text))
+        for item in re.split(r"[,\s]+", body[1:-1]):
+            key = item.strip("{} ").partition("=")[0].strip()
+            if key:
+                normalise_network(key, "%s (in %s)" % (what, text), allow_wide)
+        return text
+    if kind in NETWORK_TABLE_TYPES:
+        if not allow_wide:
+            raise NetworkError("%s: %r is a table whose networks this check cannot see (it may hold 0.0.0.0/0); "
+                               "refused unless %s: true" % (what, text, WIDE_OPT_IN))
+        return text
+    raise NetworkError("%s: %r is a %s: table, which can match every client on the Internet (static:all does); "
+                       "list networks, or a file table (%s) with %s: true"
+                       % (what, text, kind, ", ".join(NETWORK_TABLE_TYPES), WIDE_OPT_IN))
 
 
 def normalise_networks(entries, what="mynetworks", allow_wide=False):

@@ -31,12 +31,34 @@ ROOT = pathlib.Path(__file__).resolve().parents[4]
         ("2001:DB8::/32", "[2001:db8::]/32"),
         ("2001:db8:0:0::/64", "[2001:db8::]/64"),
         (" 198.51.100.0/24 ", "198.51.100.0/24"),
-        ("cidr:/etc/postfix/clients", "cidr:/etc/postfix/clients"),
-        ("lmdb:/etc/postfix/network_table", "lmdb:/etc/postfix/network_table"),
+        ("inline:{192.0.2.7=x, 10.0.0.0/8=y}", "inline:{192.0.2.7=x, 10.0.0.0/8=y}"),
     ],
 )
 def test_normalise_network(entry, expected):
     assert normalise_network(entry) == expected
+
+
+@pytest.mark.parametrize("entry", ["cidr:/etc/postfix/clients", "lmdb:/etc/postfix/network_table"])
+def test_a_file_table_of_networks_needs_the_wide_opt_in(entry):
+    with pytest.raises(NetworkError, match=r"is a table whose networks this check cannot see .*"
+                                           r"refused unless vhosting_server__mynetworks_allow_wide: true"):
+        normalise_network(entry)
+    assert normalise_network(entry, allow_wide=True) == entry
+
+
+@pytest.mark.parametrize("entry, allow_wide", [
+    ("static:all", False), ("static:all", True), ("pcre:/etc/postfix/clients.pcre", True),
+    ("regexp:/etc/postfix/x", True), ("pgsql:/etc/postfix/x.cf", True), ("unionmap:{static:all}", True),
+])
+def test_a_table_that_can_match_every_client_is_refused_even_with_the_opt_in(entry, allow_wide):
+    with pytest.raises(NetworkError, match=r"can match every client on the Internet"):
+        normalise_network(entry, allow_wide=allow_wide)
+
+
+@pytest.mark.parametrize("entry", ["inline:{0.0.0.0/0=x}", "inline:{192.0.2.7/24=x}", "inline:{mail.example=x}"])
+def test_the_keys_of_an_inline_network_table_are_checked(entry):
+    with pytest.raises(NetworkError, match=r"mynetworks \(in inline:"):
+        normalise_network(entry)
 
 
 @pytest.mark.parametrize(
