@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import unicodedata
 
 from ansible_collections.vhosting.postfix.plugins.module_utils import _domains
 
@@ -30,6 +31,12 @@ MAX_DAYS = 365
 REASON = ("the howto says 'DO NOT list autoreply.mydomain.tld in mydestination!': a local or hosted domain is a "
           "final destination that accepts mail from anyone, so anyone could make this host send autoreplies to "
           "arbitrary addresses; its mail must only come from the virtual alias copies")
+
+
+def _controls(text, allowed=""):
+    """The control characters and Unicode line/paragraph separators of ``text`` (not ``allowed``), named."""
+    odd = sorted(set(ch for ch in text if ch not in allowed and unicodedata.category(ch) in ("Cc", "Zl", "Zp")))
+    return ", ".join("U+%04X" % ord(ch) for ch in odd)
 
 
 def _date(value, here, key):
@@ -58,9 +65,16 @@ def parse_autoreply(spec, here):
     subject = spec.get("subject")
     if not isinstance(subject, str) or not subject.strip() or "\n" in subject or "\r" in subject:
         raise _domains.DomainModelError("%s: autoreply subject must be a non-empty text on one line" % here)
+    odd = _controls(subject)
+    if odd:
+        raise _domains.DomainModelError("%s: autoreply subject contains %s, which a mail header cannot hold (the "
+                                        "email package reads it as a line end)" % (here, odd))
     body = spec.get("body")
     if not isinstance(body, str) or not body.strip():
         raise _domains.DomainModelError("%s: autoreply body must be a non-empty text" % here)
+    odd = _controls(body, allowed="\n\t")
+    if odd:
+        raise _domains.DomainModelError("%s: autoreply body contains %s; write plain text lines" % (here, odd))
     days = spec.get("days", DEFAULT_DAYS)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise _domains.DomainModelError("%s: autoreply days must be a whole number from 1 to %d (at most one reply "

@@ -40,7 +40,36 @@ MAILBOX_KEYS = ("path", "format", "password", "password_hash", "autoreply")
 STORES = ("virtual", "dovecot")
 SECRET_KEYS = ("password", "password_hash")
 # {SCHEME}hash as Dovecot's passdb expects it, e.g. {SHA512-CRYPT}$6$...
-_HASH_RE = re.compile(r"^\{[A-Z0-9][A-Z0-9.-]*\}[^\s:]+$")
+_HASH_RE = re.compile(r"^\{([A-Z0-9][A-Z0-9.-]*)\}([^\s:]+)$")
+_B64 = r"[A-Za-z0-9+/]"
+# The schemes a password_hash may use (salted and slow, or at least salted SHA-2): what its value looks like.
+HASH_SCHEMES = {
+    "SHA512-CRYPT": (re.compile(r"^\$6\$(?:rounds=\d+\$)?[^$]{1,16}\$[./0-9A-Za-z]{86}$"), "$6$<salt>$<hash>"),
+    "SHA256-CRYPT": (re.compile(r"^\$5\$(?:rounds=\d+\$)?[^$]{1,16}\$[./0-9A-Za-z]{43}$"), "$5$<salt>$<hash>"),
+    "BLF-CRYPT": (re.compile(r"^\$2[aby]\$\d\d\$[./0-9A-Za-z]{53}$"), "$2y$<cost>$<salt and hash>"),
+    "ARGON2I": (re.compile(r"^\$argon2i\$v=\d+\$m=\d+,t=\d+,p=\d+\$%s+\$%s+$" % (_B64, _B64)), "$argon2i$v=..."),
+    "ARGON2ID": (re.compile(r"^\$argon2id\$v=\d+\$m=\d+,t=\d+,p=\d+\$%s+\$%s+$" % (_B64, _B64)), "$argon2id$v=..."),
+    "PBKDF2": (re.compile(r"^\$1\$[^$]+\$\d+\$[0-9a-fA-F]{40,}$"), "$1$<salt>$<rounds>$<hex hash>"),
+    # base64 of the SHA-2 digest followed by the salt: longer than the digest alone.
+    "SSHA256": (re.compile(r"^(?=.{48,})(?:%s{4})*(?:%s{2}==|%s{3}=)?$" % (_B64, _B64, _B64)), "base64"),
+    "SSHA512": (re.compile(r"^(?=.{92,})(?:%s{4})*(?:%s{2}==|%s{3}=)?$" % (_B64, _B64, _B64)), "base64"),
+}
+# Schemes refused on purpose, and why.
+WEAK_SCHEMES = {
+    "PLAIN": "the password itself (plaintext)",
+    "CLEARTEXT": "the password itself (plaintext)",
+    "PLAIN-TRUNC": "the password itself (plaintext)",
+    "HMAC-MD5": "equivalent to the plaintext (CRAM-MD5's stored secret)",
+    "PLAIN-MD5": "an unsalted MD5",
+    "LDAP-MD5": "an unsalted MD5",
+    "DIGEST-MD5": "an unsalted MD5",
+    "SHA": "an unsalted SHA-1",
+    "SHA1": "an unsalted SHA-1",
+    "MD5": "MD5-crypt, fast and broken",
+    "CRYPT": "DES crypt (8 characters at most), fast and broken",
+    "SMD5": "a salted MD5, fast to guess",
+    "SSHA": "a salted SHA-1, fast to guess",
+}
 USER_KEYS = ("name", "uid", "comment")
 
 DEFAULT_OPTIONS = {
@@ -84,6 +113,10 @@ _DOMAIN_RE = re.compile(r"^(?:%s\.)+%s$" % (_LABEL, _LABEL))
 _ATOM = r"[a-z0-9!#$%&'*/=?^_`{|}~+-]+"
 _LOCAL_RE = re.compile(r"^%s(?:\.%s)*$" % (_ATOM, _ATOM))
 _UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_MAILBOX_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789._-=+"
+_MAILBOX_RE = re.compile(r"^[a-z0-9_][a-z0-9._=+-]*$")
+# A mailbox path relative to the mailbox base (it reaches the file system and Dovecot's userdb).
+_PATH_RE = re.compile(r"^[A-Za-z0-9._=+@/-]+$")
 
 
 class DomainModelError(ValueError):
@@ -134,6 +167,20 @@ def normalise_local_part(value, where):
         raise DomainModelError("%s: %r must be a local part only (the domain is implied), without '@'" % (where, value))
     if not text or len(text) > 64 or not _LOCAL_RE.match(text):
         raise DomainModelError("%s: %r is not a valid local part of an address" % (where, value))
+    if text.startswith("#"):
+        raise DomainModelError("%s: %r starts with '#': a lookup table's source reads that line as a comment, so the "
+                               "entry would silently vanish" % (where, value))
+    return text
+
+
+def mailbox_name(value, where):
+    """A mailbox's local part, which also names its directory or mbox file: a strict character set."""
+    text = normalise_local_part(value, where)
+    if not _MAILBOX_RE.match(text) or ".." in text:
+        odd = sorted(set(text) - set(_MAILBOX_CHARS))
+        raise DomainModelError("%s: %r names the mailbox's directory: letters, digits and '.', '_', '-', '=', '+' only, "
+                               "starting with a letter, digit or '_'%s (give an alias with the other characters)"
+                               % (where, value, " (not %s)" % " ".join(odd) if odd else ""))
     return text
 
 
@@ -249,9 +296,22 @@ def _secret(settings, here, store):
     value = settings[given[0]]
     if not isinstance(value, str) or not value.strip() or "\n" in value:
         raise DomainModelError("%s: %s must be a non-empty string on one line (value not shown)" % (here, given[0]))
-    if given[0] == "password_hash" and not _HASH_RE.match(value):
+    match = _HASH_RE.match(value) if given[0] == "password_hash" else None
+    if given[0] == "password_hash" and not match:
         raise DomainModelError("%s: password_hash must be {SCHEME}hash as Dovecot writes it, e.g. "
                                "{SHA512-CRYPT}$6$... or {ARGON2ID}$argon2id$... (value not shown)" % here)
+    if match:
+        scheme = match.group(1)
+        accepted = "accepted: %s (e.g. doveadm pw -s SHA512-CRYPT; or give password: and the role hashes it with " \
+            "SHA512-CRYPT)" % ", ".join("{%s}" % name for name in HASH_SCHEMES)
+        if scheme not in HASH_SCHEMES:
+            why = WEAK_SCHEMES.get(scheme, "not a salted, slow scheme the collection accepts")
+            raise DomainModelError("%s: password_hash uses {%s}: %s, refused (value not shown); %s"
+                                   % (here, scheme, why, accepted))
+        pattern, form = HASH_SCHEMES[scheme]
+        if not pattern.match(match.group(2)):
+            raise DomainModelError("%s: password_hash says {%s} but its value is not of that scheme (%s) (value not "
+                                   "shown); %s" % (here, scheme, form, accepted))
     return True
 
 
@@ -265,7 +325,7 @@ def _mailboxes(spec, where, domain, opts, store="virtual"):
         raise DomainModelError("%s: 'mailboxes' must be a list of local parts or a dict local part -> settings" % where)
     result = {}
     for raw_local, settings in spec.items():
-        local = normalise_local_part(raw_local, "%s, mailbox %r" % (where, raw_local))
+        local = mailbox_name(raw_local, "%s, mailbox %r" % (where, raw_local))
         address = "%s@%s" % (local, domain)
         here = "%s, mailbox %s" % (where, address)
         if address in result:
@@ -290,8 +350,9 @@ def _mailboxes(spec, where, domain, opts, store="virtual"):
         parts = path.rstrip("/").split("/")
         if ".." in parts or "." in parts or "" in parts:
             raise DomainModelError("%s: path %r contains '..', '.' or an empty component" % (here, path))
-        if re.search(r"[\s,:]", path):
-            raise DomainModelError("%s: path %r contains whitespace, ',' or ':'" % (here, path))
+        if not _PATH_RE.match(path):
+            raise DomainModelError("%s: path %r may only hold letters, digits and '.', '_', '-', '=', '+', '@', '/'"
+                                   % (here, path))
         maildir = path.endswith("/")
         if fmt is not None and maildir != (fmt == "maildir"):
             raise DomainModelError("%s: format %s contradicts path %r (a Maildir path ends in '/', an mbox path does not)"

@@ -66,7 +66,8 @@ RESERVED_FILES = ("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/postfi
 # Every lookup table variable of the roles (one file each).
 TABLE_VARIABLES = ("vhosting_domains__alias_table", "vhosting_domains__mailbox_table",
                    "vhosting_domains__transport_table", "vhosting_relay__recipient_table",
-                   "vhosting_relay__transport_table", "vhosting_dovecot__sender_login_table")
+                   "vhosting_relay__transport_table", "vhosting_relay__defer_table",
+                   "vhosting_dovecot__sender_login_table")
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME_RE = re.compile(r"^(?:%s\.)*%s\.?$" % (_LABEL, _LABEL))
@@ -150,20 +151,119 @@ def map_types(values, problems):
                             % (name, ", ".join(MAP_TYPES)))
 
 
-def mail_tree(values, problems):
-    """The mailbox base is a directory of its own, not the system's nor another spool."""
-    base = values["vhosting_domains__mailbox_base"]
-    if not isinstance(base, str) or not base.startswith("/"):
-        return  # the domain model reports it
-    clean = "/" + "/".join(p for p in base.split("/") if p)
+# Every path variable of the roles and what the collection does with it:
+#   tree:  a directory the collection creates and hands to a service user (mail tree, list spool);
+#   write: a file the collection writes (and may remove again);
+#   read:  a file the collection only names in a configuration (read by Postfix or Dovecot as root).
+PATH_VARIABLES = (
+    ("vhosting_domains__mailbox_base", "tree", "the vmail user gets it, mode 0750", "/var/mail/vhosts"),
+    ("vhosting_domains__lists_spool", "tree", "the list user gets it", "/var/spool/vhosting-postfix/lists"),
+    ("vhosting_dovecot__users_file", "write", "the Dovecot accounts", "/etc/dovecot/vhosting-users"),
+    ("vhosting_dovecot__selfsigned_cert_file", "write", "a self-signed certificate",
+     "/etc/vhosting-postfix/tls/selfsigned.crt"),
+    ("vhosting_dovecot__selfsigned_key_file", "write", "a private key", "/etc/vhosting-postfix/tls/selfsigned.key"),
+    ("vhosting_dovecot__tls_cert_file", "read", "", ""),
+    ("vhosting_dovecot__tls_key_file", "read", "", ""),
+)
+# Directories of /etc where the collection may write files of its own.
+ETC_WRITABLE = ("/etc/postfix", "/etc/dovecot", "/etc/vhosting-postfix")
+# Files in those directories that are Postfix's or Dovecot's own.
+_ETC_OWN = re.compile(r"^/etc/(postfix/(main\.cf|master\.cf|dynamicmaps\.cf|postfix-files|makedefs\.out)(\..*)?|"
+                      r"postfix/(postfix-files\.d|dynamicmaps\.cf\.d|sasl)/.*|"
+                      r"dovecot/(dovecot\.conf|dovecot-[^/]*\.conf(\.ext)?|conf\.d/.*|private/.*))$")
+# A path the collection hands to a command, a configuration or the file system: no white space, quotes, '$',
+# wildcards or control characters.
+_PATH_RE = re.compile(r"^/[A-Za-z0-9._+=@/-]*$")
+
+
+def clean_path(path):
+    """``path`` without empty and '.' components (None when it has '..')."""
+    parts = [p for p in path.split("/") if p and p != "."]
+    if ".." in parts:
+        return None
+    return "/" + "/".join(parts)
+
+
+def _inside(path, tree):
+    return path == tree or path.startswith(tree.rstrip("/") + "/")
+
+
+def path_problem(path, kind):
+    """Why ``path`` may not be used as a path variable of this ``kind`` (None: it may)."""
+    if not isinstance(path, str) or not _PATH_RE.match(path) or path.endswith("/") and kind != "tree":
+        return ("must be an absolute %s name of letters, digits and '.', '_', '-', '+', '=', '@', '/' (no spaces, "
+                "quotes, '$' or wildcards)" % ("directory" if kind == "tree" else "file"))
+    clean = clean_path(path)
+    if clean is None:
+        return "contains '..'"
+    if kind == "read":
+        if clean in RESERVED_FILES or _ETC_OWN.match(clean):
+            return "is %s, a system or configuration file, not a certificate or key" % clean
+        return None
+    if clean == "/":
+        return "is the root directory"
+    if kind == "tree":
+        for tree in SYSTEM_TREES:
+            if _inside(clean, tree):
+                return "is inside %s" % tree
+        if clean in SHARED_DIRECTORIES:
+            return "holds other things"
+        return None
+    if clean in RESERVED_FILES or _ETC_OWN.match(clean):
+        return "is %s, a file of the system, Postfix or Dovecot" % clean
+    if _inside(clean, "/etc"):
+        if not any(_inside(clean, d) and clean != d for d in ETC_WRITABLE):
+            return "is in /etc outside %s, where the system's own files are" % ", ".join(ETC_WRITABLE)
+        return None
     for tree in SYSTEM_TREES:
-        if clean == tree or clean.startswith(tree + "/"):
-            problems.append("vhosting_domains__mailbox_base: %r is inside %s; the vmail user gets the mailbox base"
-                            " (mode 0750): give it a directory of its own, e.g. /var/mail/vhosts" % (base, tree))
-            return
+        if _inside(clean, tree):
+            return "is inside %s" % tree
     if clean in SHARED_DIRECTORIES:
-        problems.append("vhosting_domains__mailbox_base: %r holds other things (the vmail user gets the mailbox base,"
-                        " mode 0750): give it a directory of its own, e.g. %s/vhosts" % (base, clean))
+        return "is a directory of the system"
+    return None
+
+
+def paths(values, problems):
+    """Every path variable is checked against system files and directories before anything is written."""
+    seen = {}
+    for name, kind, what, example in PATH_VARIABLES:
+        path = values.get(name)
+        if path is None or (kind == "read" and path == ""):
+            continue
+        why = path_problem(path, kind)
+        if why:
+            if kind == "tree":
+                hint = " (%s): give it a directory of its own, e.g. %s" % (what, example)
+            elif kind == "write":
+                hint = ": the collection writes %s there; e.g. %s" % (what, example)
+            else:
+                hint = ""
+            problems.append("%s: %r %s%s" % (name, path, why, hint))
+            continue
+        clean = clean_path(path)
+        if kind != "read":
+            if clean in seen:
+                problems.append("%s: %r is also %s; every file and tree of the collection is one of its own"
+                                % (name, path, seen[clean]))
+            seen[clean] = name
+
+
+# Characters a recipient delimiter may hold: none of them is special in an address, a main.cf value ($) or a
+# lookup table, and none is a letter or digit.
+DELIMITER_CHARS = "+-_=~"
+_ACCOUNT_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+
+def recipient_delimiter(values, problems):
+    value = values["vhosting_server__recipient_delimiter"]
+    if value is None:
+        return
+    text = str(value)
+    odd = [ch for ch in text if ch not in DELIMITER_CHARS]
+    if odd or len(set(text)) != len(text):
+        problems.append("vhosting_server__recipient_delimiter: %r must be one or more different characters of %s "
+                        "(not %s)" % (text, " ".join(DELIMITER_CHARS),
+                                      ", ".join(repr(ch) for ch in odd) if odd else "a character twice"))
 
 
 def accounts(values, system_accounts, problems):
@@ -172,6 +272,10 @@ def accounts(values, system_accounts, problems):
                        ("vhosting_domains__autoreply_user", "user")):
         value = values.get(name)
         if value is None:
+            continue
+        if not isinstance(value, str) or not _ACCOUNT_RE.match(value):
+            problems.append("%s: %r is not a %s name (a lower-case letter or '_', then letters, digits, '_', '-'; "
+                            "at most 32): it reaches useradd and master.cf" % (name, value, what))
             continue
         if value in system_accounts or value in ("adm", "staff", "sudo", "shadow", "nogroup", "postdrop", "users",
                                                  "utmp", "tty", "disk", "kmem"):
@@ -208,8 +312,11 @@ def table_paths(values, problems):
             problems.append("%s: %r must be an absolute file name" % (name, path))
             continue
         clean = "/" + "/".join(p for p in path.split("/") if p and p != ".")
+        why = path_problem(path, "write")
         if clean in RESERVED_FILES:
             problems.append("%s: %r is %s, not a lookup table of the collection's" % (name, path, clean))
+        elif why:
+            problems.append("%s: %r %s; a lookup table of the collection's belongs in /etc/postfix" % (name, path, why))
         elif clean in seen:
             problems.append("%s: %r is also %s; every table is a file of its own" % (name, path, seen[clean]))
         else:

@@ -21,6 +21,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.vhosting.postfix.plugins.module_utils import _domains
 
 LIST_KEYS = ("owners", "subscribers", "subscribers_only", "moderated", "moderators", "closed")
@@ -65,9 +67,21 @@ def _addresses(value, here, what, required=False):
     return result
 
 
+# A list name reaches a command line (/etc/aliases), a directory name and mlmmj's control files: letters, digits
+# and '.', '_', '-' inside, so that local(8) runs the command without a shell and nothing becomes a path.
+_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+
+
 def _one_list(raw_name, settings, where, entry, opts, delimiter):
     domain = entry["domain"]
     name = _domains.normalise_local_part(raw_name, "%s, list %r" % (where, raw_name))
+    if not _NAME_RE.match(name) or ".." in name:
+        raise _domains.DomainModelError(
+            "%s, list %r: a list name may only hold letters, digits and '.', '_', '-' inside (it becomes a command "
+            "argument in /etc/aliases, a directory and mlmmj's files; %s)"
+            % (where, raw_name, ", ".join("%r" % c for c in sorted(set(name) - set("abcdefghijklmnopqrstuvwxyz"
+                                                                                     "0123456789._-"))) or
+               "it must start and end with a letter or digit, without '..'"))
     address = "%s@%s" % (name, domain)
     here = "%s, list %s" % (where, address)
     settings = settings or {}

@@ -52,6 +52,7 @@ import smtplib
 import socket
 import sys
 import time
+import unicodedata
 
 try:
     from urllib.parse import quote
@@ -151,14 +152,21 @@ def prune(replied, now, days):
     return dict((s, t) for s, t in replied.items() if 0 <= now - t < days * 86400)
 
 
+def one_line(text):
+    """``text`` as one header line: control characters and Unicode line and paragraph separators (which the email
+    package reads as line ends, and refuses in a header) become spaces, runs of white space one space."""
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+    return " ".join(cleaned.split())
+
+
 def build_reply(message, address, sender, settings, now):
     """The reply (an EmailMessage) to ``message`` from ``address`` to the envelope ``sender``."""
     reply = email.message.EmailMessage(policy=email.policy.default)
     reply["From"] = address
     reply["To"] = sender
-    subject = settings.get("subject")
+    subject = one_line(settings.get("subject") or "")
     if not subject:
-        original = " ".join(str(message.get("Subject", "")).split())
+        original = one_line(str(message.get("Subject", "")))
         subject = "Auto: %s" % original if original else "Automatic reply"
     reply["Subject"] = subject
     reply["Date"] = email.utils.formatdate(now, localtime=True)

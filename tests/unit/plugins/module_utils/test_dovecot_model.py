@@ -131,7 +131,7 @@ def test_without_submission_no_service_and_no_sender_login_table():
     ({"vhosting_dovecot__tls_cert_file": "/etc/ssl/mx.pem"}, "give both"),
     ({"vhosting_dovecot__lmtp_transport": "lmtp:inet:127.0.0.1:24"}, "must be lmtp:unix:private/<name>"),
     ({"vhosting_dovecot__auth_socket": "/run/dovecot/auth"}, "must be private/<name>"),
-    ({"vhosting_dovecot__users_file": "users"}, "must be an absolute path"),
+    ({"vhosting_dovecot__users_file": "users"}, "must be an absolute file name"),
     ({"vhosting_dovecot__table_type": "texthash"}, "is not an indexed table type"),
     ({"vhosting_server__parameters": {"smtpd_sasl_type": "cyrus"}}, "smtpd_sasl_type set by the vhosting.postfix.dovecot role"),
 ])
