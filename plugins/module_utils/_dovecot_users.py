@@ -119,6 +119,26 @@ def parse(text):
     return result
 
 
+# The first line of every file this module writes: the owner record that lets a later run (and its removal)
+# tell the collection's file from anyone else's. Dovecot's passwd-file skips '#' lines.
+HEADER = "# vhosting.postfix dovecot_users: the accounts of the hosted domains; written by Ansible, do not edit"
+
+
+def owned(text):
+    """True when ``text`` is a passwd-file this module may replace or remove: absent or empty, carrying its
+    header, or (a file of an earlier release, without the header) holding only accounts with a {SCHEME}hash as
+    this module writes them. /etc/passwd, /etc/shadow or an operator's own file are not."""
+    if text is None or not text.strip():
+        return True
+    lines = text.splitlines()
+    if lines[0] == HEADER:
+        return True
+    accounts = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return bool(accounts) and all(
+        len(line.split(":")) in (7, 8) and _SCHEMED_RE.match(line.split(":")[1]) and line.split(":")[5].startswith("/")
+        for line in accounts)
+
+
 def _line(user, secret):
     return "%s:%s:%s:%s::%s::" % (user["login"], secret, user["uid"], user["gid"], user["home"])
 
@@ -178,7 +198,7 @@ def plan(existing_text, users, make=make_hash):
         masked_after.append(_line(user, "<hash>" if old is not None and old["hash"] == secret else "<new hash>"))
     wanted = set(u["login"] for u in users)
     changes["removed"] = sorted(login for login in existing if login not in wanted)
-    text = "".join(line + "\n" for line in lines)
+    text = HEADER + "\n" + "".join(line + "\n" for line in lines)
     masked_before = "".join(masked(existing[login]["line"]) + "\n" for login in sorted(existing))
     return text, changes, masked_before, "".join(line + "\n" for line in masked_after)
 

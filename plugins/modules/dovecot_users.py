@@ -93,6 +93,16 @@ options:
     description: Group of the file.
     type: str
     default: dovecot
+  state:
+    description:
+      - V(present) writes the file; V(absent) removes it.
+      - Either way only a file of the module's own is touched: one that carries its header line, or (written by an
+        earlier release) holds nothing but C(login:{SCHEME}hash:uid:gid::home::) accounts. Any other file at
+        O(path) (C(/etc/passwd) named by mistake, an operator's own file) fails the task with nothing changed
+        (V(present)) or is left alone with a warning (V(absent)).
+    type: str
+    choices: [present, absent]
+    default: present
   mode:
     description: Mode of the file (never world-readable).
     type: raw
@@ -145,7 +155,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vhosting.postfix.plugins.module_utils._atomic import write_atomic
-from ansible_collections.vhosting.postfix.plugins.module_utils._dovecot_users import UsersError, plan
+from ansible_collections.vhosting.postfix.plugins.module_utils._dovecot_users import UsersError, masked, owned, plan
 
 
 def _mode(module, value):
@@ -168,6 +178,37 @@ def _ids(module, owner, group):
         module.fail_json(msg="owner %s or group %s does not exist on the host (is Dovecot installed?)" % (owner, group))
 
 
+def _read(module, path):
+    """(text, stat) of the file at ``path`` without following a symlink; (None, None) when there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        module.fail_json(msg="%s: cannot open it without following a link (%s); nothing was changed" % (path, exc))
+    with os.fdopen(fd) as handle:
+        current = os.fstat(handle.fileno())
+        if not stat.S_ISREG(current.st_mode):
+            module.fail_json(msg="%s is not a regular file; nothing was changed" % path)
+        return handle.read(), current
+
+
+def _absent(module, path, existing):
+    result = dict(changed=False, path=path, state="absent")
+    if existing is None:
+        module.exit_json(**result)
+    if not owned(existing):
+        module.warn("%s is not a file of vhosting.postfix; it was left as it is" % path)
+        module.exit_json(**result)
+    result["changed"] = True
+    if module._diff:
+        result["diff"] = {"before": "".join(masked(line) + "\n" for line in existing.splitlines()), "after": "",
+                          "before_header": path, "after_header": path}
+    if not module.check_mode:
+        os.unlink(path)
+    module.exit_json(**result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -184,6 +225,7 @@ def main():
             owner=dict(type="str", default="root"),
             group=dict(type="str", default="dovecot"),
             mode=dict(type="raw", default="0640"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,
     )
@@ -192,14 +234,14 @@ def main():
         module.fail_json(msg="accounts is read by the action plugin vhosting.postfix.dovecot_users; "
                              "call the module by that name")
     path = params["path"]
+    existing, current = _read(module, path)
+    if params["state"] == "absent":
+        _absent(module, path, existing)
     mode = _mode(module, params["mode"])
     uid, gid = _ids(module, params["owner"], params["group"])
-    try:
-        with open(path) as handle:
-            existing = handle.read()
-        current = os.stat(path)
-    except FileNotFoundError:
-        existing, current = None, None
+    if not owned(existing):
+        module.fail_json(msg="%s is not a file of vhosting.postfix (no header line, and not only Dovecot accounts "
+                             "with a {SCHEME}hash): refusing to replace it; nothing was changed" % path)
     try:
         text, changes, before, after = plan(existing, params["users"])
     except UsersError as exc:

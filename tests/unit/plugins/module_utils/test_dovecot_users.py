@@ -2,6 +2,8 @@
 import pytest
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._dovecot_users import (
+    HEADER,
+    owned,
     UsersError,
     make_hash,
     masked,
@@ -70,7 +72,26 @@ def test_a_changed_password_gets_a_new_hash_and_a_removed_account_leaves():
 def test_a_given_hash_is_written_as_it_is():
     hashed = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA"
     text, _c, _b, _a = plan(None, [dict(USER, password=None, password_hash=hashed)])
-    assert text == "alice@box.test:%s:5000:5000::/var/mail/vhosts/box.test/alice::\n" % hashed
+    assert text == HEADER + "\nalice@box.test:%s:5000:5000::/var/mail/vhosts/box.test/alice::\n" % hashed
+
+
+PASSWD = ("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+          "alice:x:1000:1000:Alice:/home/alice:/bin/bash\n")
+
+
+@pytest.mark.parametrize("text, mine", [
+    (None, True), ("", True), ("\n", True),
+    (HEADER + "\n", True),
+    (HEADER + "\nanything at all\n", True),
+    # A file of an earlier release, without the header: only accounts as this module writes them.
+    ("alice@box.test:{SHA512-CRYPT}$6$salt$hash:5000:5000::/var/mail/vhosts/box.test/alice::\n", True),
+    # /etc/passwd, /etc/shadow, an operator's file: never replaced, never removed.
+    (PASSWD, False),
+    ("root:$y$j9T$abc:19000:0:99999:7:::\n", False),
+    ("# my own users\nbob:{PLAIN}x:1:1::/home/bob::\nnot an account\n", False),
+])
+def test_only_a_file_of_the_module_s_own_may_be_replaced_or_removed(text, mine):
+    assert owned(text) is mine
 
 
 def test_a_scheme_that_cannot_be_verified_is_replaced_for_a_plain_password():
