@@ -36,7 +36,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._host_model impor
 )
 from ansible_collections.vhosting.postfix.plugins.module_utils._host_checks import lookalike_names
 from ansible_collections.vhosting.postfix.plugins.module_utils._relay import RelayError, expand_backup_for
-from ansible_collections.vhosting.postfix.plugins.plugin_utils import _table_files
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _fingerprint_key, _table_files
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Variables read from a primary's own inventory (not the backup's).
@@ -154,16 +154,23 @@ class ActionModule(ActionBase):
         if unusable:
             return self._failed(result, hostname, problems)
         primaries = self._primaries(values, task_vars, roles, defaults, problems)
+        try:
+            # The fingerprint's secret, on the control node only (see _fingerprint_key).
+            key = _fingerprint_key.load_or_create(
+                _fingerprint_key.key_path(C.config.get_config_value("ANSIBLE_HOME")))
+        except (IOError, OSError, _fingerprint_key.FingerprintKeyError) as exc:
+            return self._failed(result, hostname, problems + ["cannot read or make the key of the model's "
+                                                              "fingerprint on the control node: %s" % to_native(exc)])
         known = task_vars.get("vhosting_postfix__model")
         if not problems and isinstance(known, dict) and known.get("fingerprint") == fingerprint(
-                values, definitions, primaries, hostname) and all(
+                values, definitions, primaries, hostname, key) and all(
                     os.path.exists(path) for path in (known.get("table_files") or {}).values()):
             # The same input as for the model this host already has (the
             # dependency runs before each role): it is valid and current.
             result.update(changed=False, msg="input unchanged since the last validation: " + _summary(known))
             return result
         try:
-            model = host_model(values, definitions, primaries, hostname)
+            model = host_model(values, definitions, primaries, hostname, key)
         except ModelError as exc:
             problems.extend(exc.problems)
         if problems:

@@ -16,8 +16,11 @@ description:
   - Explicit backup domains (I(explicit)) are added, replacing a derived domain of the same name.
   - Validates everything first; errors name the primary host or the variable and entry at fault.
   - The same plugin file provides the filter C(relay_recipients), which adds the primaries' local names (UNIX accounts
-    and /etc/aliases names, read from each primary) to the recipients of their canonical domains, and
-    C(relay_local_names), which turns the registered reads into a dict with the keys C(names) (host to names) and C(unread) (hosts).
+    and the names of their alias source files, read from each primary) to the recipients of their canonical domains;
+    C(relay_local_names), which parses the registered reads (C(getent passwd) and the alias source files of
+    C(alias_maps), base64-encoded) into a dict with the keys C(names) (host to names), C(unread) (hosts that could not
+    be read) and C(reasons) (host to why); and C(relay_defer), which maps the relay model's C(canonical) (primary to
+    canonical domains) and a list of unread primaries to the defer table (domain to a C(450 4.3.0) reply).
 options:
   _input:
     description: List of primaries C({host, nexthop, definitions, options}).
@@ -56,6 +59,11 @@ EXAMPLES = r"""
 - name: relay_recipient_maps entries, with alice and root of the primary mx1 in its canonical domains
   ansible.builtin.debug:
     msg: "{{ model | vhosting.postfix.relay_recipients({'mx1': ['alice', 'root']}) }}"
+
+- name: Defer table entries for the canonical domains of the primary mx1, which could not be read
+  ansible.builtin.debug:
+    msg: "{{ {'mx1': ['example.org']} | vhosting.postfix.relay_defer(['mx1']) }}"
+  # {example.org: '450 4.3.0 recipients of example.org are not known yet at this backup MX; try again later'}
 """
 
 RETURN = r"""
@@ -82,6 +90,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
     RelayError,
+    defer_entries,
     local_names_from_results,
     relay_model as _relay_model,
     relay_recipients as _relay_recipients,
@@ -107,10 +116,15 @@ def relay_local_names(results):
     return local_names_from_results(list(results or []))
 
 
+def relay_defer(canonical, unread=None):
+    return defer_entries(dict(canonical or {}), list(unread or []))
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "relay_model": relay_model,
             "relay_recipients": relay_recipients,
             "relay_local_names": relay_local_names,
+            "relay_defer": relay_defer,
         }

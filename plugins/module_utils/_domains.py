@@ -302,8 +302,8 @@ def _secret(settings, here, store):
                                "{SHA512-CRYPT}$6$... or {ARGON2ID}$argon2id$... (value not shown)" % here)
     if match:
         scheme = match.group(1)
-        accepted = "accepted: %s (e.g. doveadm pw -s SHA512-CRYPT; or give password: and the role hashes it with " \
-            "SHA512-CRYPT)" % ", ".join("{%s}" % name for name in HASH_SCHEMES)
+        accepted = ("accepted: %s (e.g. doveadm pw -s SHA512-CRYPT; or give password: and the host hashes it with "
+                    "SHA512-CRYPT)" % ", ".join("{%s}" % name for name in HASH_SCHEMES))
         if scheme not in HASH_SCHEMES:
             why = WEAK_SCHEMES.get(scheme, "not a salted, slow scheme the collection accepts")
             raise DomainModelError("%s: password_hash uses {%s}: %s, refused (value not shown); %s"

@@ -22,6 +22,7 @@ __metaclass__ = type
 
 import difflib
 import hashlib
+import hmac
 import json
 import re
 
@@ -390,7 +391,13 @@ def relay_parameters(model, values, relayhost, sasl, recipient_checks, queue):
     if restrictions:
         base = ["permit_mynetworks"] + list(sasl) + ["reject_unauth_destination"]
         parameters["smtpd_relay_restrictions"] = base
-        parameters["smtpd_recipient_restrictions"] = base + list(recipient_checks)
+        # Backup for canonical domains: the defer table answers 450 for those of a
+        # primary whose local names could not be read. After reject_unauth_destination,
+        # so that it can only refuse.
+        defer = []
+        if any(info.get("canonical") for info in (model.get("domains") or {}).values()):
+            defer = ["check_recipient_access %s:%s" % (table_type, values["vhosting_relay__defer_table"])]
+        parameters["smtpd_recipient_restrictions"] = base + defer + list(recipient_checks)
     return parameters
 
 
@@ -431,12 +438,16 @@ def relay_part(values, primaries, local_domains, problems):
     if "transport_maps" in parameters:
         tables[values["vhosting_relay__transport_table"]] = "transport_map"
     # Canonical domains of the primaries: their recipients are the primary's
-    # UNIX accounts and /etc/aliases names, read from the primary at run time.
+    # UNIX accounts and /etc/aliases names, read from the primary at run time;
+    # the defer table (named in smtpd_recipient_restrictions by relay_parameters)
+    # holds those of the primaries that could not be read.
     canonical = {}
     for primary in primaries:
         for domain, info in model["domains"].items():
             if info.get("canonical") and info["source"] == "host %s" % primary["host"]:
                 canonical.setdefault(primary["host"], []).append(domain)
+    if canonical and "smtpd_recipient_restrictions" in parameters:
+        tables[values["vhosting_relay__defer_table"]] = "relay_defer"
     return {
         "model": model,
         "parameters": parameters,
@@ -469,9 +480,6 @@ def dovecot_part(values, domains, problems):
     if bool(cert) != bool(key):
         problems.append("vhosting_dovecot__tls_cert_file and vhosting_dovecot__tls_key_file: give both (the "
                         "certificate chain and its key) or neither (a self-signed certificate, for tests only)")
-    for name in ("vhosting_dovecot__tls_cert_file", "vhosting_dovecot__tls_key_file", "vhosting_dovecot__users_file"):
-        if values[name] and not str(values[name]).startswith("/"):
-            problems.append("%s: %r must be an absolute path on the host" % (name, values[name]))
     auth_socket = _socket(values, "vhosting_dovecot__auth_socket", problems)
     lmtp = values["vhosting_dovecot__lmtp_transport"]
     match = re.match(r"^lmtp:unix:(private/[A-Za-z0-9_.-]+)$", lmtp or "")
@@ -563,7 +571,8 @@ def _checks(values, domains, relay, problems):
     _host_checks.server_parameters(values, problems)
     _host_checks.names_and_addresses(values, problems)
     _host_checks.map_types(values, problems)
-    _host_checks.mail_tree(values, problems)
+    _host_checks.paths(values, problems)
+    _host_checks.recipient_delimiter(values, problems)
     _host_checks.accounts(values, set(SYSTEM_ACCOUNTS), problems)
     _host_checks.table_paths(values, problems)
     canonical = domains["canonical_domains"] if domains else []
@@ -591,14 +600,22 @@ def stale_index_files(tables):
     return sorted(stale)
 
 
-def fingerprint(values, definitions, primaries=None, hostname=None):
-    """A digest of everything host_model reads: equal inputs give the same model."""
+def fingerprint(values, definitions, primaries, hostname, key):
+    """A keyed digest (HMAC-SHA256) of everything host_model reads: equal inputs and key give the same value.
+
+    The input holds secrets (mailbox passwords, the database passwords) and
+    the fingerprint is in a fact that verbose runs print: an unkeyed digest
+    would let its reader test guessed passwords offline. ``key`` (bytes, at
+    least 16) is the control node's own secret (see the host_model action).
+    """
+    if not isinstance(key, bytes) or len(key) < 16:
+        raise ValueError("fingerprint: the key must be at least 16 secret bytes")
     text = json.dumps([MODEL_VERSION, hostname, values, definitions, primaries or []], sort_keys=True,
                       separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return hmac.new(key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
 
 
-def host_model(values, definitions, primaries=None, hostname=None):
+def host_model(values, definitions, primaries=None, hostname=None, key=None):
     """Validate one host's input for every role and return its model, or raise ModelError.
 
     ``values``: every variable of the server, domains and relay roles,
@@ -606,6 +623,8 @@ def host_model(values, definitions, primaries=None, hostname=None):
     ``definitions``: the host's ``vhosting_domain__*`` variables.
     ``primaries``: for a backup MX, ``[{host, nexthop, definitions, options}]``
     (see :func:`relay_model`).
+    ``key``: the secret key of the model's fingerprint (see :func:`fingerprint`);
+    without one the model has no fingerprint (None).
     """
     problems = []
     try:
@@ -650,6 +669,7 @@ def host_model(values, definitions, primaries=None, hostname=None):
                                          for p in ("virtual_alias_domains", "virtual_mailbox_domains"))),
         "relay": dict((path, relay["table_type"] if path in relay["tables"] else None)
                       for path in (values["vhosting_relay__recipient_table"], values["vhosting_relay__transport_table"],
+                                   values["vhosting_relay__defer_table"],
                                    domain_list_table(_directory(values["vhosting_relay__recipient_table"]),
                                                      "relay_domains"))),
         "dovecot": {values["vhosting_dovecot__sender_login_table"]:
@@ -678,5 +698,5 @@ def host_model(values, definitions, primaries=None, hostname=None):
         "dovecot": dovecot,
         # Per role: index files of its tables that main.cf no longer names.
         "stale_index_files": dict((role, stale_index_files(role_tables)) for role, role_tables in tables.items()),
-        "fingerprint": fingerprint(values, definitions, primaries, hostname),
+        "fingerprint": None if key is None else fingerprint(values, definitions, primaries, hostname, key),
     }

@@ -24,9 +24,15 @@ with directory file descriptors (``openat`` with ``O_NOFOLLOW``,
 ``fchown``/``fchmod``); the unit tests with an in-memory tree. Its methods:
 
 ``open_base(path)``
-    handle of the base directory, None when it does not exist; raises
-    :class:`SymlinkRefused` / :class:`WrongType` when it is not a real
-    directory.
+    handle of the base directory, None when it (or a directory above it)
+    does not exist; raises :class:`SymlinkRefused` / :class:`WrongType`
+    when it is not a real directory, or when a directory above it is a
+    symbolic link of a user other than root.
+``make_base(path)``
+    (only with ``base_mode``) create the base, private like ``make_dir``,
+    and the directories above it that are missing (root's, 0755); returns
+    (handle of the base, the paths of the directories created above it).
+    ``FileExistsError`` when the base exists.
 ``open_dir(parent, name, path)`` / ``open_file(parent, name, path)``
     handle of the entry ``name`` of the directory ``parent``, None when it
     does not exist; never follows a symbolic link (raises
@@ -62,6 +68,7 @@ MAILDIR_SUBDIRS = ("cur", "new", "tmp")
 DEFAULT_DIRECTORY_MODE = 0o700
 DEFAULT_FILE_MODE = 0o600
 PRIVATE_DIRECTORY_MODE = 0o700  # what a new directory has until it is complete and handed over
+PARENT_DIRECTORY_MODE = 0o755  # a directory created above the base (root's)
 MAX_ID = 2 ** 32 - 2  # (uid_t)-1 means "unchanged" to chown(2)
 
 # Node kinds, in the order a directory node may be upgraded to.
@@ -77,15 +84,20 @@ class MailboxesError(ValueError):
 
 
 class SymlinkRefused(MailboxesError):
-    """A symbolic link where a mailbox path needs a real directory or file."""
+    """A symbolic link where a mailbox path needs a real directory or file.
 
-    def __init__(self, path, target=None):
+    ``owner``: the uid of a symbolic link above the base, refused because
+    it is not root's (root's own links there are followed).
+    """
+
+    def __init__(self, path, target=None, owner=None):
         self.path = path
         self.target = target
         arrow = " -> %s" % target if target is not None else ""
+        whose = " (owned by uid %d, not root)" % owner if owner is not None else ""
         super(SymlinkRefused, self).__init__(
-            "%s is a symbolic link%s; refusing to follow it or to use it as (part of) a mailbox "
-            "(remove it, or move what it points to into its place)" % (path, arrow))
+            "%s is a symbolic link%s%s; refusing to follow it or to use it as (part of) a mailbox "
+            "(remove it, or move what it points to into its place)" % (path, arrow, whose))
 
 
 class WrongType(MailboxesError):
@@ -220,7 +232,7 @@ def _add(node, name, kind, origin):
 
 
 def validate_request(base, owner, group, mailboxes, directory_mode=None, file_mode=None,
-                     user_lookup=None, group_lookup=None):
+                     user_lookup=None, group_lookup=None, base_mode=None):
     """Check the module arguments and build the tree of what must exist.
 
     ``mailboxes`` is a list of dicts ``{"path": "example.org/alice/", "maildir": True}``;
@@ -230,7 +242,8 @@ def validate_request(base, owner, group, mailboxes, directory_mode=None, file_mo
     Ansible's boolean words accepted for ``maildir``. ``user_lookup`` /
     ``group_lookup`` map names to ids (KeyError when unknown). Returns a
     dict: base (without trailing /), uid, gid, directory_mode, file_mode,
-    tree (the root :class:`Node`, the base itself) and count (mailboxes).
+    base_mode (None: the base is neither created nor corrected), tree (the
+    root :class:`Node`, the base itself) and count (mailboxes).
     """
     request = {
         "base": _check_base(base),
@@ -238,6 +251,7 @@ def validate_request(base, owner, group, mailboxes, directory_mode=None, file_mo
         "gid": resolve_id(group, group_lookup, "group"),
         "directory_mode": parse_mode(directory_mode, "directory_mode", DEFAULT_DIRECTORY_MODE),
         "file_mode": parse_mode(file_mode, "file_mode", DEFAULT_FILE_MODE),
+        "base_mode": parse_mode(base_mode, "base_mode", None),
     }
     if not isinstance(mailboxes, (list, tuple)):
         raise MailboxesError("mailboxes: must be a list of {path, maildir} dicts")
@@ -372,8 +386,11 @@ class _Walk:
         for name, child in node.children.items():
             self.missing(child, path + "/" + name)
 
-    def enforce(self, handle, node, path):
-        """Correct owner and mode of an existing mailbox object (decided and applied on the handle)."""
+    def enforce(self, handle, node, path, mode=None):
+        """Correct owner and mode of an existing mailbox object (decided and applied on the handle).
+
+        ``mode``: the mode of a directory other than the directory mode (the base's).
+        """
         fs = self.fs
         try:
             st = fs.stat(handle)
@@ -384,7 +401,7 @@ class _Walk:
                 raise WrongType(path, "regular file", file_type_name(st.st_mode))
             kind, mode = "file", self.file_mode
         else:
-            kind, mode = "directory", self.dir_mode
+            kind, mode = "directory", self.dir_mode if mode is None else mode
         current = (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
         wanted = (self.uid, self.gid, mode)
         if current == wanted:
@@ -514,31 +531,71 @@ class _Walk:
                 self.visit_dir(handle, name, child, child_path, fresh)
 
 
+def _new_base(walk, request, fs):
+    """Create the missing base (and the directories above it), then everything below it; hand it over last."""
+    base, mode = request["base"], request["base_mode"]
+    try:
+        handle, parents = fs.make_base(base)
+    except FileExistsError:
+        return None  # created meanwhile: inspected like an existing base
+    except OSError as exc:
+        raise _os_error(base, "create the mailbox base", exc)
+    try:
+        for path in parents:
+            walk.summary.add_created(path, "directory", 0, 0, PARENT_DIRECTORY_MODE)
+        walk.summary.add_created(base, "directory", walk.uid, walk.gid, mode)
+        try:
+            walk.children(handle, request["tree"], base, True)
+        finally:
+            try:
+                fs.set_owner_mode(handle, walk.uid, walk.gid, mode)
+            except OSError as exc:
+                raise _os_error(base, "change owner and mode of", exc)
+    finally:
+        fs.close(handle)
+    return walk.summary
+
+
 def reconcile(request, fs, check=False, summary=None):
     """Create what is missing and fix owner/mode, through ``fs``; return the :class:`Summary`.
 
     In check mode nothing is created or changed: missing paths (and all
-    below them) are reported as created, wrong owners/modes as fixed. A
-    missing base is an error, except in check mode (where an earlier task
-    of the same run would have created it). Raises MailboxesError (or a
-    subclass) naming the path at the first problem; ``summary``, when
-    given, then holds what was done before it.
+    below them) are reported as created, wrong owners/modes as fixed.
+    Without ``base_mode`` a missing base is an error, except in check mode
+    (where an earlier task of the same run would have created it), and the
+    base's owner and mode are left alone. With it, the base is created
+    when missing (the directories above it too, root's, 0755) and its
+    owner, group and mode corrected like a mailbox's. Raises
+    MailboxesError (or a subclass) naming the path at the first problem;
+    ``summary``, when given, then holds what was done before it.
     """
     summary = Summary() if summary is None else summary
     walk = _Walk(request, fs, check, summary)
     base = request["base"]
     root = request["tree"]
-    try:
-        handle = fs.open_base(base)
-    except OSError as exc:
-        raise _os_error(base, "open the mailbox base", exc)
-    if handle is None:
-        if not check:
+    base_mode = request.get("base_mode")
+    for _attempt in range(2):
+        try:
+            handle = fs.open_base(base)
+        except OSError as exc:
+            raise _os_error(base, "open the mailbox base", exc)
+        if handle is not None:
+            break
+        if check:
+            if base_mode is not None:
+                summary.add_created(base, "directory", walk.uid, walk.gid, base_mode)
+            for name, child in root.children.items():
+                walk.missing(child, base + "/" + name)
+            return summary
+        if base_mode is None:
             raise MailboxesError("mailbox base %s does not exist" % base)
-        for name, child in root.children.items():
-            walk.missing(child, base + "/" + name)
-        return summary
+        if _new_base(walk, request, fs) is not None:
+            return summary
+    else:
+        raise MailboxesError("mailbox base %s was created and removed again meanwhile" % base)
     try:
+        if base_mode is not None:
+            walk.enforce(handle, root, base, base_mode)
         walk.children(handle, root, base)
     finally:
         fs.close(handle)

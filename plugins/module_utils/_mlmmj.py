@@ -11,6 +11,18 @@ write or remove and whom to subscribe or unsubscribe; the module does the
 I/O. The subscribers the inventory put on a list are recorded (state file),
 so that one removed from the inventory is unsubscribed, and an address that
 subscribed itself by mail (``list+subscribe@``) is left alone.
+
+Who owns what. mlmmj runs as the user that owns the list directory:
+mlmmj-receive (run by local(8) as ``default_privs``) refuses any other
+non-root user, mlmmj-maintd does no maintenance for another user, and
+mlmmj-sub/-unsub run as root change to that owner. So the list directory
+stays that user's, with everything mlmmj writes at run time (:data:`USER_DIRS`,
+``index``, ``lastdigest``, its logs). What the list's policy is made of, ``control/``
+and the texts of ``text/``, belongs to root (:data:`ROOT_DIRS`). The list's
+user can still rename these away inside its own directory, so every run
+checks them (:func:`dir_action`) and puts ``control/`` back exactly as the
+inventory says (:func:`control_changes`: missing or wrong files rewritten,
+every other entry removed).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -21,12 +33,26 @@ import re
 
 STATE_VERSION = 1
 STATE_FILE = "/var/lib/vhosting-postfix/mlmmj_lists.json"
+# The state file names every list's subscribers (personal data): root's alone; mlmmj never reads it.
+STATE_FILE_MODE = 0o600
 # What mlmmj-make-ml creates in a new list directory.
 SUBDIRS = ("incoming", "queue", "queue/discarded", "archive", "text", "subconf", "unsubconf", "bounce", "control",
            "moderation", "subscribers.d", "digesters.d", "requeue", "nomailsubs.d")
 # Directories only root writes (mlmmj reads them): the list's settings and texts.
 ROOT_DIRS = ("control", "text")
-# The control files this module manages; every other one (an operator's prefix, footer, ...) is left alone.
+# What mlmmj writes at run time as the list's user (mlmmj-receive: incoming/; -process: queue/, moderation/,
+# index; -send: archive/, requeue/, bounce/; -sub/-unsub: subscribers.d/, digesters.d/, nomailsubs.d/, subconf/,
+# unsubconf/; -bounce: bounce/; -maintd: lastdigest, its log written beside it and renamed into place; every one:
+# mlmmj.operation.log). The list directory itself stays the user's: -maintd creates its log there.
+USER_DIRS = tuple(sub for sub in SUBDIRS if sub not in ROOT_DIRS)
+# Owner and modes of what root keeps. No control file this module writes is a secret (mlmmj reads them as the
+# list's user, who is "other" here, through the list directory that only that user can enter).
+ROOT_DIR_MODE = 0o755
+CONTROL_FILE_MODE = 0o644
+# A control file is a line or a few: anything bigger is not read (and is replaced).
+CONTROL_MAX_SIZE = 65536
+# The control files this module writes; control/ holds these and nothing else (an entry the inventory does not
+# produce - an operator's or a planted relayhost, smtphelo, ... - is removed).
 MANAGED_CONTROL = ("listaddress", "owner", "delimiter", "customheaders", "subonlypost", "moderated", "moderators",
                    "closedlistsub")
 LIST_KEYS = ("address", "dir", "owners", "subscribers", "moderators", "subscribers_only", "moderated", "closed",
@@ -83,9 +109,99 @@ def control_files(spec):
     }
 
 
-def control_changes(wanted, current):
-    """[(name, wanted content or None)] of the control files that differ from ``current`` (name -> content or None)."""
-    return [(name, wanted[name]) for name in MANAGED_CONTROL if current.get(name) != wanted[name]]
+def proper_file(entry):
+    """Whether an entry found in control/ (see :func:`control_changes`) is a control file as root writes it."""
+    return (entry is not None and entry.get("type") == "file" and entry.get("content") is not None
+            and (entry.get("uid"), entry.get("gid"), entry.get("mode"), entry.get("nlink"))
+            == (0, 0, CONTROL_FILE_MODE, 1))
+
+
+def entry_text(entry):
+    """What an entry found in control/ shows in the diff: its content, or what is wrong with it."""
+    if entry is None:
+        return None
+    if proper_file(entry):
+        return entry["content"]
+    if entry.get("type") != "file":
+        return "(a %s)\n" % entry.get("type")
+    if entry.get("content") is None:
+        return "(a file too large to be a control file)\n"
+    return "%s(owner %s:%s, mode %04o, %s links)\n" % (
+        entry["content"], entry.get("uid"), entry.get("gid"), entry.get("mode") or 0, entry.get("nlink"))
+
+
+def _control_order(name):
+    return (0, MANAGED_CONTROL.index(name), "") if name in MANAGED_CONTROL else (1, 0, name)
+
+
+def control_changes(wanted, found):
+    """[(name, wanted content or None)]: what makes control/ exactly ``wanted``.
+
+    ``wanted``: name -> content, or None where the file must not exist
+    (:func:`control_files`). ``found``: every entry of control/, name -> a
+    dict ``type`` ("file", "directory", "symbolic link", ...), ``uid``,
+    ``gid``, ``mode``, ``nlink``, ``content`` (a regular file's text, None
+    when unread). A wanted file is (re)written unless it is a regular,
+    singly linked file of root:root, mode 0644, with the wanted content;
+    every other entry is removed. The inventory's files come first, in
+    :data:`MANAGED_CONTROL` order, then the others by name.
+    """
+    changes = []
+    for name in sorted(set(wanted) | set(found), key=_control_order):
+        content = wanted.get(name)
+        if content is None:
+            if found.get(name) is not None:
+                changes.append((name, None))
+        elif not (proper_file(found.get(name)) and found[name]["content"] == content):
+            changes.append((name, content))
+    return changes
+
+
+def dir_action(entry):
+    """What a directory of :data:`ROOT_DIRS` needs, from its lstat (a dict ``type``, ``uid``, ``gid``, ``mode``).
+
+    None: it is root's (root:root, 0755); "create": it is missing; "replace":
+    something else is in its place (a symbolic link, a file: removed, never
+    followed); "take over": a directory of someone else or with another
+    mode, whose content is not to be trusted.
+    """
+    if entry is None:
+        return "create"
+    if entry.get("type") != "directory":
+        return "replace"
+    if (entry.get("uid"), entry.get("gid"), entry.get("mode")) != (0, 0, ROOT_DIR_MODE):
+        return "take over"
+    return None
+
+
+def trusted_dir(entry):
+    """Whether only root could have written into a directory (root's, not writable by group or others)."""
+    return (entry is not None and entry.get("type") == "directory" and entry.get("uid") == 0
+            and not (entry.get("mode") or 0) & 0o022)
+
+
+def describe_dir(name, entry):
+    """The diff line of a directory of :data:`ROOT_DIRS` that is not root's, "" when it is."""
+    action = dir_action(entry)
+    if action is None:
+        return ""
+    if action == "create":
+        return "%s/: (absent)\n" % name
+    if action == "replace":
+        return "%s/: (a %s)\n" % (name, entry.get("type"))
+    return "%s/: (a directory of %s:%s, mode %04o)\n" % (
+        name, entry.get("uid"), entry.get("gid"), entry.get("mode") or 0)
+
+
+def describe_control(texts):
+    """Diff lines of control/: ``texts`` is name -> text (None: absent); the inventory's names always appear."""
+    names = sorted(set(MANAGED_CONTROL) | set(name for name, text in texts.items() if text is not None),
+                   key=_control_order)
+    lines = []
+    for name in names:
+        text = texts.get(name)
+        lines.append("control/%s: %s\n" % (name, "(absent)" if text is None else text.replace("\n", "\\n")))
+    return "".join(lines)
 
 
 def parse_subscribers(text):

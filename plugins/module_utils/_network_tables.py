@@ -27,8 +27,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 import re
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._networks import WIDE_PREFIX, NetworkError, cidr_key
 
 BACKENDS = ("file", "pgsql", "mysql", "ldap")
 NETWORK_BACKENDS = BACKENDS[1:]
@@ -50,7 +53,9 @@ PACKAGES = {
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:_-]*[A-Za-z0-9])?$")
-_DN_PART_RE = re.compile(r"^\s*[A-Za-z][A-Za-z0-9-]*\s*=\s*\S")
+# One RDN, attribute=value, with a value of letters, digits, ' ', '.', '_', '-': the DN reaches LDAP filters and
+# search bases, where '(', ')', '*', '\\', ',' ... would change their meaning.
+_DN_PART_RE = re.compile(r"^\s*[A-Za-z][A-Za-z0-9-]*\s*=\s*[A-Za-z0-9][A-Za-z0-9 ._-]*$")
 
 
 class NetworkTableError(Exception):
@@ -443,3 +448,54 @@ def compare(keys, absent, reference, candidate):
         elif key in missing and ref is not None:
             differences.append({"key": key, "file": ref, "database": cand, "must_not_be_found": True})
     return differences
+
+
+# --- the database server's clients ---------------------------------------------
+
+CLIENTS_VARIABLE = "vhosting_database_server__clients"
+
+
+def database_clients(entries, name=CLIENTS_VARIABLE):
+    """The mail hosts that may connect to the database servers: [{cidr, mariadb}], or raise NetworkTableError.
+
+    Each entry is an IPv4/IPv6 address or network (checked by _networks:
+    no host bits, no shorthand). ``cidr`` is its form for pg_hba.conf
+    (``10.89.0.0/24``, ``192.0.2.7/32``, ``2001:db8::/64``); ``mariadb`` the
+    host part of a MariaDB account: the address of a single host
+    (``192.0.2.7``), ``address/netmask`` for an IPv4 network
+    (``10.89.0.0/255.255.255.0``), None for IPv6 (MariaDB has no netmask
+    form for it, and the role's MariaDB listens on IPv4 only). Refused:
+    MariaDB's wildcards (``%``, ``_``), host names, and networks wider than
+    /8 (IPv4) or /32 (IPv6), ``0.0.0.0/0`` and ``::/0`` included. Duplicates
+    are dropped, the order is kept.
+    """
+    if entries is None:
+        return []
+    if not isinstance(entries, (list, tuple)):
+        raise NetworkTableError("%s: expected a list of addresses or networks, got %s" % (name, type(entries).__name__))
+    result = []
+    for entry in entries:
+        text = entry.strip() if isinstance(entry, str) else entry
+        if isinstance(text, str) and ("%" in text or "_" in text or text == "*"):
+            raise NetworkTableError("%s: %r is a wildcard, which would let any address (or any with that pattern) "
+                                    "log in; list the mail hosts' addresses or networks" % (name, entry))
+        try:
+            network = cidr_key(text)
+        except NetworkError as exc:
+            raise NetworkTableError("%s: %s; list the mail hosts' addresses or networks (no host names)" % (name, exc))
+        network = ipaddress.ip_network(network.replace("[", "").replace("]", ""))
+        if network.prefixlen < WIDE_PREFIX[network.version]:
+            raise NetworkTableError("%s: %r is wider than /%d (%s); list the mail hosts' addresses or networks"
+                                    % (name, entry, WIDE_PREFIX[network.version],
+                                       "every address" if network.prefixlen == 0 else
+                                       "2^%d addresses" % (network.max_prefixlen - network.prefixlen)))
+        if network.version == 6:
+            mariadb = None
+        elif network.prefixlen == network.max_prefixlen:
+            mariadb = str(network.network_address)
+        else:
+            mariadb = "%s/%s" % (network.network_address, network.netmask)
+        client = {"cidr": str(network), "mariadb": mariadb}
+        if client not in result:
+            result.append(client)
+    return result

@@ -12,7 +12,11 @@ Used on the control node by the filters of ``plugins/filter/relay.py``:
   of ``_domains``) and the explicit ``vhosting_relay__backup_domains`` into the
   contents of ``relay_domains``, ``relay_recipient_maps`` and ``transport_maps``;
 * :func:`check_relayhost`, :func:`check_restrictions` and
-  :func:`queue_parameters` validate the other settings.
+  :func:`queue_parameters` validate the other settings;
+* :func:`local_names_from_results` parses what the relay role read from each
+  primary with canonical domains (``getent passwd`` and its alias source
+  files, see :func:`alias_file_names`), and :func:`defer_entries` gives the
+  defer table (450) for the canonical domains of the primaries it could not read.
 
 Everything is validated before anything is returned; errors name the
 variable and the entry at fault.
@@ -21,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import re
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._domains import (
@@ -445,20 +450,142 @@ def relay_recipients(model, local_names=None):
     return dict(sorted(entries.items()))
 
 
+def alias_file_names(text):
+    """The names an aliases(5) source file defines, lower case, in file order, each once.
+
+    A logical line starts at a line that does not begin with whitespace;
+    lines that begin with whitespace continue it, and empty lines and lines
+    whose first non-blank character is ``#`` are comments. The name is the
+    text before the first ``:``, or a double-quoted string (``"a b": x``,
+    with backslash escapes) followed by ``:``. postalias folds names to
+    lower case. Lines without a name and a colon are skipped, as postalias
+    skips them (with a warning).
+    """
+    names, seen = [], set()
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#") or line[0].isspace():
+            continue
+        name = _alias_line_name(line)
+        if name and name.lower() not in seen:
+            seen.add(name.lower())
+            names.append(name.lower())
+    return names
+
+
+def _alias_line_name(line):
+    """The name of the first line of an alias entry, or None."""
+    if not line.startswith('"'):
+        name, colon, _value = line.partition(":")
+        return name.strip() if colon else None
+    chars, index = [], 1
+    while index < len(line):
+        char = line[index]
+        if char == "\\" and index + 1 < len(line):
+            chars.append(line[index + 1])
+            index += 2
+            continue
+        if char == '"':
+            return "".join(chars) if line[index + 1:].lstrip().startswith(":") else None
+        chars.append(char)
+        index += 1
+    return None
+
+
+def passwd_names(text):
+    """The account names of ``getent passwd`` output (the field before the first ``:`` of each line)."""
+    names = []
+    for line in text.splitlines():
+        name = line.split(":", 1)[0].strip()
+        if name and ":" in line and name not in names:
+            names.append(name)
+    return names
+
+
+def _decode(data):
+    try:
+        return base64.b64decode(data.strip(), validate=True).decode("utf-8", "replace")
+    except (ValueError, TypeError):
+        raise RelayError("the output is not base64: %r" % data[:40])
+
+
+def parse_local_names(output):
+    """The local names a primary accepts, from the relay role's read of the primary.
+
+    ``output`` is what the read task printed, one line per part, the text
+    base64-encoded so that no file content can be taken for a line of the
+    protocol: ``passwd <getent passwd>``, ``source <type:path> <alias source
+    file>`` for each alias table of ``alias_maps`` that Postfix reads from a
+    source file (indexed types and texthash), ``missing <type:path>`` when
+    that source file does not exist, ``skipped <table>`` for other tables
+    (pcre, ldap, ...: their names cannot be listed). Raises RelayError when
+    the names cannot be known: a missing source, no passwd part, a line that
+    is not one of these.
+    """
+    names, has_passwd = [], False
+    for line in output.splitlines():
+        if not line.strip():
+            continue
+        kind, _sep, rest = line.partition(" ")
+        if kind == "passwd":
+            names.extend(passwd_names(_decode(rest)))
+            has_passwd = True
+        elif kind == "source":
+            _table, _sep, data = rest.partition(" ")
+            names.extend(alias_file_names(_decode(data)))
+        elif kind == "missing":
+            raise RelayError("%s: the source file of this alias table does not exist" % rest.strip())
+        elif kind != "skipped":
+            raise RelayError("unexpected output line %r" % line[:60])
+    if not has_passwd:
+        raise RelayError("no list of UNIX accounts in the output")
+    result = []
+    for name in names:
+        if name not in result and name not in ALIAS_DB_INTERNAL_KEYS:
+            result.append(name)
+    return result
+
+
 def local_names_from_results(results):
     """Split the relay role's per-primary reads into names and failures.
 
     ``results`` are the loop results of the task that read each primary's
-    local names (``item.key`` is the host; ``rc`` and ``stdout_lines`` as
-    registered; unreachable hosts have no ``rc``). Returns ``{"names": {host:
-    [names]}, "unread": [hosts]}``.
+    local names (``item.key`` is the host; ``rc`` and ``stdout`` as
+    registered, see :func:`parse_local_names`; unreachable hosts have no
+    ``rc``). Returns ``{"names": {host: [names]}, "unread": [hosts],
+    "reasons": {host: why it could not be read}}``.
     """
-    names, unread = {}, []
+    names, reasons = {}, {}
     for result in results or []:
         host = (result.get("item") or {}).get("key")
-        if result.get("rc") == 0 and not result.get("unreachable"):
-            names[host] = [line.strip() for line in result.get("stdout_lines") or []
-                           if line.strip() and line.strip() not in ALIAS_DB_INTERNAL_KEYS]
+        if result.get("unreachable"):
+            reasons[host] = "unreachable: %s" % (result.get("msg") or "no connection")
+        elif result.get("rc") != 0:
+            reasons[host] = "the read failed (rc %s): %s" % (
+                result.get("rc"), (result.get("stderr") or result.get("msg") or "").strip()[:200])
         else:
-            unread.append(host)
-    return {"names": names, "unread": sorted(unread)}
+            try:
+                names[host] = parse_local_names(result.get("stdout") or "")
+            except RelayError as exc:
+                reasons[host] = str(exc)
+    return {"names": names, "unread": sorted(reasons), "reasons": dict(sorted(reasons.items()))}
+
+
+# The reply of a backup MX for a canonical domain whose primary could not be read (the primary's name stays out of
+# it: the reply goes to anyone on the Internet).
+DEFER_REPLY = "450 4.3.0 recipients of %s are not known yet at this backup MX; try again later"
+
+
+def defer_entries(canonical, unread):
+    """The defer table: each canonical domain of a primary that could not be read -> a 450 reply.
+
+    ``canonical`` maps a primary to its canonical domains (the relay model's
+    ``canonical``), ``unread`` lists the primaries that could not be read.
+    Their recipients are unknown, so the backup answers 450 (try again
+    later) for the whole domain instead of refusing a valid recipient with
+    550; an empty table when every primary was read.
+    """
+    entries = {}
+    for host in sorted(set(str(h) for h in unread or ())):
+        for domain in (canonical or {}).get(host) or ():
+            entries[domain] = DEFER_REPLY % domain
+    return dict(sorted(entries.items()))

@@ -96,7 +96,7 @@ options:
   state:
     description:
       - V(present) writes the file; V(absent) removes it.
-      - Either way only a file of the module's own is touched: one that carries its header line, or (written by an
+      - Either way only a file of the module's own is touched, one that carries its header line or (written by an
         earlier release) holds nothing but C(login:{SCHEME}hash:uid:gid::home::) accounts. Any other file at
         O(path) (C(/etc/passwd) named by mistake, an operator's own file) fails the task with nothing changed
         (V(present)) or is left alone with a warning (V(absent)).

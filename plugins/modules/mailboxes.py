@@ -31,6 +31,12 @@ description:
     changing owner and mode with C(fchown)/C(fchmod) on the descriptor it inspected. A symbolic
     link anywhere below O(base), or as O(base) itself, fails the task with a message naming it;
     what the link points to stays untouched.
+  - The directories above O(base) are walked the same way, from C(/). A symbolic link among them
+    is followed only when root owns it (and its target is walked the same way); one of another
+    user fails the task naming it, as that user could point it anywhere.
+  - With O(base_mode), the module also creates O(base) when it is missing (and the directories
+    above it that are missing, owned by root, mode C(0755)) and corrects the owner and mode of
+    O(base) itself, so that no path-based task (such as M(ansible.builtin.file)) has to touch it.
   - A directory the module creates stays private (owned by root, mode 0700) until everything below
     it has been created, and is handed over to O(owner) and O(group) with its final mode only then,
     so nobody can put anything into it meanwhile.
@@ -46,7 +52,7 @@ attributes:
     support: full
     details: Walks the same way, read-only, and reports what would be created and fixed. A missing
       O(base) is not an error in check mode (an earlier task of the same run would have created it);
-      every mailbox is then reported as to be created.
+      every mailbox (and, with O(base_mode), the base) is then reported as to be created.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
@@ -55,11 +61,20 @@ attributes:
 options:
   base:
     description:
-      - The mailbox base directory, C(virtual_mailbox_base). It must exist (see the check mode
-        details) and be a directory, not a symbolic link. Its own owner and mode are not changed.
-      - Components above the base itself are resolved normally.
+      - The mailbox base directory, C(virtual_mailbox_base). It must be a directory, not a symbolic
+        link. Without O(base_mode) it must exist (see the check mode details) and its own owner and
+        mode are not changed.
+      - A directory above the base may be a symbolic link of root, not of another user.
     type: path
     required: true
+  base_mode:
+    description:
+      - The mode of O(base) itself, an octal string such as C("0750"). When given, a missing O(base)
+        is created (with the missing directories above it, root's, C(0755)) and the owner, group and
+        mode of O(base) are set to O(owner), O(group) and this mode.
+      - Omitted, O(base) is neither created nor changed.
+    type: raw
+    version_added: 0.3.0
   owner:
     description:
       - The owner of the mailboxes, a numeric uid or a user name resolved on the host (the static
@@ -119,9 +134,10 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Mailboxes of the virtual mailbox domains
+- name: Mailboxes of the virtual mailbox domains, and their base (created when missing, vmail's, 0750)
   vhosting.postfix.mailboxes:
     base: /var/mail/vhosts
+    base_mode: "0750"
     owner: 5000
     group: 5000
     mailboxes:
@@ -184,6 +200,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vhosting.postfix.plugins.module_utils._mailboxes import (
+    PARENT_DIRECTORY_MODE,
     MailboxesError,
     Summary,
     SymlinkRefused,
@@ -211,14 +228,92 @@ class FdFilesystem:
     """
 
     def open_base(self, path):
-        try:
-            return os.open(path, DIR_FLAGS)
-        except FileNotFoundError:
+        parent = self._open_parent(path, create=False)
+        if parent is None:
             return None
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                self._refuse(path, None, path, "directory", exc)
+        try:
+            return self.open_dir(parent, os.path.basename(path), path)
+        finally:
+            os.close(parent)
+
+    def make_base(self, path):
+        created = []
+        parent = self._open_parent(path, create=True, created=created)
+        try:
+            return self.make_dir(parent, os.path.basename(path), path, 0o700), created
+        finally:
+            os.close(parent)
+
+    def _open_parent(self, path, create, created=None):
+        """A descriptor of the directory holding ``path``, walked from / one component at a time.
+
+        A symbolic link on the way is followed only when root owns it (its
+        target walked the same way); a link of another user is refused, as
+        that user could point it anywhere. A missing directory: None, or,
+        with ``create``, a new one of root, mode 0755 (its path appended to
+        ``created``).
+        """
+        pending = os.path.dirname(path).split("/")
+        fd = os.open("/", DIR_FLAGS)
+        here, links = "", 0
+        try:
+            while pending:
+                part = pending.pop(0)
+                if part in ("", "."):
+                    continue
+                if part == "..":
+                    step, here = os.open("..", DIR_FLAGS, dir_fd=fd), os.path.dirname(here)
+                else:
+                    step = self._step(fd, part, here + "/" + part, create, created)
+                    if step is None:
+                        return None
+                    if isinstance(step, str):  # root's symbolic link: walk its target instead
+                        links += 1
+                        if links > 40:
+                            raise MailboxesError("%s/%s: too many levels of symbolic links" % (here, part))
+                        pending[:0] = step.split("/")
+                        if step.startswith("/"):
+                            os.close(fd)
+                            fd, here = os.open("/", DIR_FLAGS), ""
+                        continue
+                    here += "/" + part
+                os.close(fd)
+                fd = step
+            return fd
+        except BaseException:
+            os.close(fd)
             raise
+
+    def _step(self, parent, name, path, create, created):
+        """Descriptor of the directory ``name`` above the base; None when missing; a root's link's target."""
+        try:
+            return os.open(name, DIR_FLAGS, dir_fd=parent)
+        except FileNotFoundError:
+            if not create:
+                return None
+            try:
+                os.mkdir(name, PARENT_DIRECTORY_MODE, dir_fd=parent)
+            except FileExistsError:
+                return self._step(parent, name, path, False, created)  # created meanwhile
+            handle = self.make_dir_checked(parent, name, path)
+            if os.geteuid() == 0:
+                os.fchown(handle, 0, 0)
+            os.fchmod(handle, PARENT_DIRECTORY_MODE)
+            created.append(path)
+            return handle
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                raise
+            found = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            if not stat.S_ISLNK(found.st_mode):
+                raise WrongType(path, "directory", file_type_name(found.st_mode))
+            target = os.readlink(name, dir_fd=parent)
+            again = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            if (again.st_dev, again.st_ino) != (found.st_dev, found.st_ino):
+                raise MailboxesError("%s was replaced while it was being read; refusing to follow it" % path)
+            if found.st_uid != 0:
+                raise SymlinkRefused(path, target, owner=found.st_uid)
+            return target
 
     def open_dir(self, parent, name, path):
         try:
@@ -242,6 +337,10 @@ class FdFilesystem:
 
     def make_dir(self, parent, name, path, mode):
         os.mkdir(name, mode, dir_fd=parent)
+        return self.make_dir_checked(parent, name, path)
+
+    def make_dir_checked(self, parent, name, path):
+        """The directory ``name`` this run has just created, refused if somebody else's took its place."""
         handle = self.open_dir(parent, name, path)
         if handle is None:
             raise FileNotFoundError(errno.ENOENT, "removed right after it was created")
@@ -315,6 +414,7 @@ def main():
             mailboxes=dict(type="list", elements="dict", required=True),
             directory_mode=dict(type="raw", default="0700"),
             file_mode=dict(type="raw", default="0600"),
+            base_mode=dict(type="raw"),
         ),
         supports_check_mode=True,
     )
@@ -322,7 +422,7 @@ def main():
     try:
         request = validate_request(params["base"], params["owner"], params["group"], params["mailboxes"],
                                    params["directory_mode"], params["file_mode"],
-                                   user_lookup=_uid_of, group_lookup=_gid_of)
+                                   user_lookup=_uid_of, group_lookup=_gid_of, base_mode=params["base_mode"])
     except MailboxesError as exc:
         module.fail_json(msg=str(exc))
 

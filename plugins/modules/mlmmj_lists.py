@@ -13,14 +13,23 @@ version_added: 0.2.0
 description:
   - Creates each list's directory the way C(mlmmj-make-ml) does (the same subdirectories, the C(index) file, the
     list texts), non-interactively, owned by O(user) - the user Postfix's local(8) runs the C(/etc/aliases) command
-    C(mlmmj-receive) as. Its C(control/) and C(text/) directories belong to root, so that the list's settings cannot
-    be changed by that user.
-  - Writes the control files of the list's address, owners, recipient delimiter, custom headers and policy
-    (C(subonlypost), C(moderated) with C(moderators), C(closedlistsub)) when they differ, and removes a policy file
-    whose switch is off. Other control files (an operator's C(prefix), C(footer), ...) are left alone.
+    C(mlmmj-receive) as. mlmmj needs the list directory to be that user's (C(mlmmj-receive) refuses to run for
+    another user, C(mlmmj-maintd) does no maintenance), and so is everything mlmmj writes at run time
+    (C(incoming/), C(queue/), C(archive/), C(subscribers.d/), C(digesters.d/), C(nomailsubs.d/), C(subconf/),
+    C(unsubconf/), C(moderation/), C(bounce/), C(requeue/), C(index), C(lastdigest), its logs).
+  - Its C(control/) and C(text/) directories belong to root (root:root, C(0755)), and so does every control file
+    (root:root, C(0644); none of them is a secret). As the list's user can still rename them away inside its own
+    directory, every run puts them back. C(control/) holds exactly the files of the inventory - the list's address,
+    owners, recipient delimiter, custom headers and policy (C(subonlypost), C(moderated) with C(moderators),
+    C(closedlistsub)). A missing, changed, not root's or hard-linked file is written anew, and every other entry
+    (a planted C(relayhost) or C(smtphelo), an operator's C(footer), a directory, ...) is removed. A symbolic link
+    or a file in place of C(control/) or C(text/) is removed (never followed) and replaced, a directory of someone
+    else is taken over (made root's and private before its content is read) and emptied of what the inventory does
+    not produce; a C(text/) that was not root's alone gets a fresh copy of O(text_dir).
   - Subscribes the inventory's subscribers that are missing (C(mlmmj-sub -f -q -s), silently) and unsubscribes
     those the inventory put on the list on an earlier run and no longer lists (C(mlmmj-unsub -q -s)). Addresses
-    that subscribed themselves by mail are kept. The inventory's subscribers are recorded in O(state_file).
+    that subscribed themselves by mail are kept. The inventory's subscribers are recorded in O(state_file), which
+    is root's alone (C(0600)), as it names people.
   - A list that is no longer given is not touched; its directory and archive are kept.
   - Files are opened through directory descriptors without following symbolic links, so that the list's user
     cannot make root write elsewhere.
@@ -30,12 +39,13 @@ attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: Reports the lists it would create, the control files it would write or remove and the addresses it
-      would subscribe or unsubscribe, and changes nothing.
+    details: Reports the lists it would create, the directories of root it would replace, the control files it
+      would write or remove and the addresses it would subscribe or unsubscribe, and changes nothing.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: One entry per changed list with its managed control files and its subscribers before and after.
+    details: One entry per changed list with what is wrong with C(control/) or C(text/), every control file and its
+      subscribers before and after, and one for the state file when its owner or mode is corrected.
 options:
   lists:
     description: The lists.
@@ -100,7 +110,7 @@ options:
     type: path
     default: /usr/share/mlmmj/text.skel/en
   state_file:
-    description: Where the subscribers the inventory set are recorded (JSON).
+    description: Where the subscribers the inventory set are recorded (JSON, root's, C(0600)).
     type: path
     default: /var/lib/vhosting-postfix/mlmmj_lists.json
 notes:
@@ -130,10 +140,12 @@ created:
   elements: str
   returned: always
 lists:
-  description: Per changed list, C(control) (the control files written or removed), C(subscribed) and C(unsubscribed).
+  description: Per changed list, C(control) (the control files written or removed), C(repaired) (C(control) and
+    C(text) when the directory was not root's, or not a directory), C(subscribed) and C(unsubscribed).
   type: dict
   returned: always
-  sample: {"news@example.org": {"control": ["owner"], "subscribed": ["carol@example.org"], "unsubscribed": []}}
+  sample: {"news@example.org": {"control": ["owner", "relayhost"], "repaired": [], "subscribed": ["carol@example.org"],
+                                "unsubscribed": []}}
 """
 
 import errno
@@ -146,26 +158,143 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._atomic import write_atomic
 from ansible_collections.vhosting.postfix.plugins.module_utils._mlmmj import (
-    MANAGED_CONTROL,
+    CONTROL_FILE_MODE,
+    CONTROL_MAX_SIZE,
+    ROOT_DIR_MODE,
     ROOT_DIRS,
+    STATE_FILE_MODE,
     SUBDIRS,
+    USER_DIRS,
     MlmmjError,
     check_list,
     control_changes,
     control_files,
+    describe_control,
+    describe_dir,
+    dir_action,
+    entry_text,
     parse_state,
     parse_subscribers,
     plan_subscribers,
     render_state,
+    trusted_dir,
 )
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
-# Content of a control file that is no regular, singly linked file of root or the list's user: never read.
-UNREADABLE = "(not a regular file; replaced)\n"
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
+# O_NONBLOCK: a FIFO planted in control/ must not hang the module.
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | _CLOEXEC
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NOCTTY | _CLOEXEC
+# How deep a directory planted in control/ or text/ may be to be removed; a deeper one fails the run.
+_MAX_DEPTH = 32
+_TYPES = ((stat.S_ISDIR, "directory"), (stat.S_ISREG, "file"), (stat.S_ISLNK, "symbolic link"),
+          (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+          (stat.S_ISBLK, "block device"))
 
 
 def _open_dir(path, dir_fd=None):
     return os.open(path, _DIR_FLAGS, dir_fd=dir_fd)
+
+
+def _entry(info):
+    kind = [name for test, name in _TYPES if test(info.st_mode)]
+    return {"type": kind[0] if kind else "special file", "uid": info.st_uid, "gid": info.st_gid,
+            "mode": stat.S_IMODE(info.st_mode), "nlink": info.st_nlink, "content": None}
+
+
+def _lstat_at(dir_fd, name):
+    """The entry ``name`` of a directory descriptor as _mlmmj sees one (no content), None when missing."""
+    try:
+        return _entry(os.stat(name, dir_fd=dir_fd, follow_symlinks=False))
+    except FileNotFoundError:
+        return None
+
+
+def _read_fd(fd, limit):
+    chunks, size = [], 0
+    while size < limit:
+        chunk = os.read(fd, min(65536, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _inspect_at(dir_fd, name):
+    """An entry of control/ with a regular file's content, read through a descriptor that follows no link."""
+    entry = _lstat_at(dir_fd, name)
+    if entry is None or entry["type"] != "file":
+        return entry
+    try:
+        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a link put there meanwhile
+            return _lstat_at(dir_fd, name)
+        raise
+    try:
+        entry = _entry(os.fstat(fd))
+        if entry["type"] == "file":
+            data = _read_fd(fd, CONTROL_MAX_SIZE + 1)
+            if len(data) <= CONTROL_MAX_SIZE:
+                entry["content"] = data.decode("utf-8", "surrogateescape")
+    finally:
+        os.close(fd)
+    return entry
+
+
+def _entries(dir_fd):
+    """name -> entry (see _mlmmj.control_changes) of everything in a directory descriptor."""
+    found = {}
+    for name in os.listdir(dir_fd):
+        entry = _inspect_at(dir_fd, name)
+        if entry is not None:
+            found[name] = entry
+    return found
+
+
+def _remove_at(dir_fd, name, depth=0):
+    """Remove the entry ``name`` and, if it is a directory, everything in it, never following a link."""
+    entry = _lstat_at(dir_fd, name)
+    if entry is None:
+        return
+    if entry["type"] != "directory":
+        os.unlink(name, dir_fd=dir_fd)
+        return
+    if depth >= _MAX_DEPTH:
+        raise MlmmjError("%s: directories nested more than %d deep; remove them by hand" % (name, _MAX_DEPTH))
+    sub = _open_dir(name, dir_fd=dir_fd)
+    try:
+        for inner in os.listdir(sub):
+            _remove_at(sub, inner, depth + 1)
+    finally:
+        os.close(sub)
+    os.rmdir(name, dir_fd=dir_fd)
+
+
+def _write_at(dir_fd, name, data):
+    """Write a new file of root (0644) and rename it over ``name`` inside the directory ``dir_fd``."""
+    tmp = ".%s.vhtmp" % name
+    _remove_at(dir_fd, tmp)
+    fd = os.open(tmp, _NEW_FILE_FLAGS, 0o600, dir_fd=dir_fd)
+    try:
+        os.write(fd, data)
+        os.fchown(fd, 0, 0)
+        os.fchmod(fd, CONTROL_FILE_MODE)
+    finally:
+        os.close(fd)
+    os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+
+def _copy_texts(dir_fd, text_dir):
+    """Copy the list texts (mlmmj's skeleton of one language) into the directory ``dir_fd``."""
+    for entry in sorted(os.listdir(text_dir)) if os.path.isdir(text_dir) else []:
+        source = os.path.join(text_dir, entry)
+        if os.path.isfile(source):
+            with open(source, "rb") as handle:
+                _write_at(dir_fd, entry, handle.read())
 
 
 def create_list(path, uid, gid, text_dir):
@@ -179,107 +308,136 @@ def create_list(path, uid, gid, text_dir):
         os.close(parent)
     try:
         for sub in SUBDIRS:
-            os.mkdir(sub, 0o755 if sub in ROOT_DIRS else 0o700, dir_fd=top)
-        os.close(os.open("index", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=top))
+            os.mkdir(sub, ROOT_DIR_MODE if sub in ROOT_DIRS else 0o700, dir_fd=top)
+        os.close(os.open("index", _NEW_FILE_FLAGS, 0o600, dir_fd=top))
         text = _open_dir("text", dir_fd=top)
         try:
-            for entry in sorted(os.listdir(text_dir)) if os.path.isdir(text_dir) else []:
-                source = os.path.join(text_dir, entry)
-                if os.path.isfile(source):
-                    with open(source, "rb") as handle:
-                        _write_at(text, entry, handle.read())
+            _copy_texts(text, text_dir)
         finally:
             os.close(text)
-        for sub in [s for s in SUBDIRS if s not in ROOT_DIRS] + ["index"]:
+        for sub in ROOT_DIRS:
+            fd = _open_dir(sub, dir_fd=top)
+            try:
+                os.fchown(fd, 0, 0)
+                os.fchmod(fd, ROOT_DIR_MODE)
+            finally:
+                os.close(fd)
+        for sub in USER_DIRS + ("index",):
             os.chown(sub, uid, gid, dir_fd=top, follow_symlinks=False)
         os.fchown(top, uid, gid)
     finally:
         os.close(top)
 
 
-def _write_at(dir_fd, name, data):
-    """Write a new root-owned file (mode 0644) and rename it over ``name`` inside the directory ``dir_fd``."""
-    tmp = ".%s.vhtmp" % name
-    try:
-        os.unlink(tmp, dir_fd=dir_fd)
-    except FileNotFoundError:
-        pass
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dir_fd)
-    try:
-        os.write(fd, data)
-        os.fchmod(fd, 0o644)
-    finally:
-        os.close(fd)
-    os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-
-
-def _read_at(dir_fd, name, uid):
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return UNREADABLE
-        raise
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1 or info.st_uid not in (0, uid):
-            return UNREADABLE
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks).decode("utf-8", "surrogateescape")
-    finally:
-        os.close(fd)
-
-
 class ListDir(object):
-    """The control directory of one existing list, opened without following symbolic links."""
+    """One existing list directory, opened without following symbolic links, and its directories of root.
 
-    def __init__(self, path, uid):
-        self.uid = uid
+    The list's user owns the list directory (mlmmj needs it so) and can
+    rename, remove or replace anything in it, control/ and text/ included.
+    So nothing is decided on a path: a directory of root is opened (never
+    through a link), made root's and private (0700) before its content is
+    read, planned and changed, and gets its mode 0755 back at the end.
+    """
+
+    def __init__(self, path):
+        self.path = path
         self.top = _open_dir(path)
-        try:
-            self.control = _open_dir("control", dir_fd=self.top)
-        except FileNotFoundError:
-            os.mkdir("control", 0o755, dir_fd=self.top)
-            self.control = _open_dir("control", dir_fd=self.top)
 
     def close(self):
-        os.close(self.control)
         os.close(self.top)
 
-    def current(self):
-        return dict((name, _read_at(self.control, name, self.uid)) for name in MANAGED_CONTROL)
+    def inspect(self, name):
+        """The entry ``name`` of the list directory (no content), None when missing."""
+        return _lstat_at(self.top, name)
 
-    def foreign(self):
-        """True when control/ is not root's alone (mlmmj-make-ml leaves it to the list's user)."""
-        info = os.fstat(self.control)
-        return info.st_uid != 0 or info.st_gid != 0 or stat.S_IMODE(info.st_mode) != 0o755
+    def entries(self, name):
+        """Check mode: the entries of the directory ``name`` as they are ({} when it is no directory)."""
+        try:
+            fd = _open_dir(name, dir_fd=self.top)
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return {}
+            raise
+        try:
+            return _entries(fd)
+        finally:
+            os.close(fd)
 
-    def take_over(self):
-        os.fchown(self.control, 0, 0)
-        os.fchmod(self.control, 0o755)
+    def own(self, name):
+        """(descriptor, entry found first) of the directory ``name``, made root's and private unless it was root's.
 
-    def apply(self, changes):
-        for name, content in changes:
-            if content is None:
-                try:
-                    os.unlink(name, dir_fd=self.control)
-                except FileNotFoundError:
-                    pass
-            else:
-                _write_at(self.control, name, content.encode("utf-8"))
+        A missing directory is created; a symbolic link or a file in its
+        place is removed (the link itself, never what it points to) and
+        replaced by a new directory; someone else's directory is taken over
+        (its content is the caller's to check). Should the list's user swap
+        things meanwhile, the next attempt sees it.
+        """
+        for _attempt in range(3):
+            before = _lstat_at(self.top, name)
+            try:
+                if before is not None and before["type"] != "directory":
+                    os.unlink(name, dir_fd=self.top)
+                if before is None or before["type"] != "directory":
+                    os.mkdir(name, 0o700, dir_fd=self.top)
+                fd = _open_dir(name, dir_fd=self.top)
+            except (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError):
+                continue
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    continue
+                raise
+            try:
+                if dir_action(_entry(os.fstat(fd))) is not None:
+                    os.fchown(fd, 0, 0)
+                    os.fchmod(fd, 0o700)  # after fchown; 0755 once its content is right
+            except BaseException:
+                os.close(fd)
+                raise
+            return fd, before
+        raise MlmmjError("%s/%s is being replaced again and again while it is repaired" % (self.path, name))
+
+    def reconcile_control(self, wanted):
+        """Make control/ exactly ``wanted``; return (entry of control/ found, its entries found, changes)."""
+        fd, before = self.own("control")
+        try:
+            found = _entries(fd)
+            changes = control_changes(wanted, found)
+            for name, content in changes:
+                entry = found.get(name)
+                if content is None or (entry is not None and entry["type"] == "directory"):
+                    _remove_at(fd, name)
+                if content is not None:
+                    _write_at(fd, name, content.encode("utf-8"))
+            os.fchmod(fd, ROOT_DIR_MODE)
+        finally:
+            os.close(fd)
+        return before, found, changes
+
+    def repair_text(self, text_dir):
+        """Give text/ back to root: its content is kept when only root could write it, else copied afresh."""
+        fd, before = self.own("text")
+        try:
+            if not trusted_dir(before):
+                for name in os.listdir(fd):
+                    _remove_at(fd, name)
+                _copy_texts(fd, text_dir)
+            os.fchmod(fd, ROOT_DIR_MODE)
+        finally:
+            os.close(fd)
 
 
-def _describe(control, subscribers):
-    lines = ["control/%s: %s\n" % (name, "(absent)" if control.get(name) is None
-                                   else control[name].replace("\n", "\\n")) for name in MANAGED_CONTROL]
-    return "".join(lines) + "".join("subscriber %s\n" % address for address in subscribers)
+# How control/ and text/ are after a run, and a control file the module wrote.
+_ROOT_DIR = {"type": "directory", "uid": 0, "gid": 0, "mode": ROOT_DIR_MODE}
+_ROOT_FILE = {"type": "file", "uid": 0, "gid": 0, "mode": CONTROL_FILE_MODE, "nlink": 1}
+
+
+def _describe(dirs, found, subscribers):
+    """The diff text of a list: its directories of root (``dirs``: name -> entry), control/, the subscribers."""
+    texts = dict((name, entry_text(entry)) for name, entry in found.items())
+    return ("".join(describe_dir(name, dirs.get(name, _ROOT_DIR)) for name in ROOT_DIRS) + describe_control(texts)
+            + "".join("subscriber %s\n" % address for address in subscribers))
 
 
 class Lists(object):
@@ -303,6 +461,26 @@ class Lists(object):
                                   stdout=out, stderr=err, **self.result)
         return out
 
+    def settle(self, path, wanted):
+        """(control/ and text/ as found, control/'s entries, changes) of an existing list; applied unless check."""
+        try:
+            listdir = ListDir(path)
+            try:
+                dirs = dict((name, listdir.inspect(name)) for name in ROOT_DIRS)
+                if self.module.check_mode:
+                    is_dir = dirs["control"] is not None and dirs["control"]["type"] == "directory"
+                    found = listdir.entries("control") if is_dir else {}
+                    changes = control_changes(wanted, found)
+                else:
+                    dirs["control"], found, changes = listdir.reconcile_control(wanted)
+                    if dir_action(dirs["text"]) is not None:
+                        listdir.repair_text(self.params["text_dir"])
+            finally:
+                listdir.close()
+        except (OSError, MlmmjError) as exc:
+            raise MlmmjError("list directory %s: %s" % (path, to_native(exc)))
+        return dirs, found, changes
+
     def one(self, spec, earlier):
         path = spec["dir"].rstrip("/")
         wanted = control_files(spec)
@@ -319,42 +497,37 @@ class Lists(object):
             if not self.module.check_mode:
                 create_list(path, self.uid, self.gid, self.params["text_dir"])
         if new and self.module.check_mode:
-            current, subscribed, foreign = {}, [], False
-            changes = control_changes(wanted, current)
+            dirs, found, subscribed = {}, {}, []
+            changes = control_changes(wanted, found)
         else:
-            listdir = ListDir(path, self.uid)
-            try:
-                current, foreign = listdir.current(), listdir.foreign()
-                changes = control_changes(wanted, current)
-                if not self.module.check_mode:
-                    if foreign:
-                        listdir.take_over()
-                    listdir.apply(changes)
-            finally:
-                listdir.close()
+            dirs, found, changes = self.settle(path, wanted)
             subscribed = parse_subscribers(self.run_tool("mlmmj-list", "-L", path))
+        repaired = [name for name in ROOT_DIRS if name in dirs and dir_action(dirs[name]) is not None]
         add, remove = plan_subscribers(subscribed, spec.get("subscribers") or [], earlier)
         if not self.module.check_mode:
             for address in add:
                 self.run_tool("mlmmj-sub", "-L", path, "-a", address, "-f", "-q", "-s")
             for address in remove:
                 self.run_tool("mlmmj-unsub", "-L", path, "-a", address, "-q", "-s")
-        if new or changes or add or remove or foreign:
+        if new or changes or add or remove or repaired:
             self.result["changed"] = True
-            self.result["lists"][spec["address"]] = {"control": [name for name, _c in changes],
+            self.result["lists"][spec["address"]] = {"control": [name for name, _c in changes], "repaired": repaired,
                                                      "subscribed": add, "unsubscribed": remove}
             after = sorted((set(subscribed) | set(add)) - set(remove))
-            self.diffs.append({"before": "" if new else _describe(current, subscribed),
-                               "after": _describe(wanted, after),
-                               "before_header": path, "after_header": path})
+            written = dict((name, dict(_ROOT_FILE, content=content)) for name, content in wanted.items()
+                           if content is not None)
+            self.diffs.append({"before": "" if new else _describe(dirs, found, subscribed),
+                               "after": _describe({}, written, after), "before_header": path, "after_header": path})
 
 
 def _read(path):
+    """The state file's text and its (owner, mode); (None, None) without one."""
     try:
         with open(path, "r", encoding="utf-8") as handle:
-            return handle.read()
+            info = os.fstat(handle.fileno())
+            return handle.read(), (info.st_uid, stat.S_IMODE(info.st_mode))
     except FileNotFoundError:
-        return None
+        return None, None
 
 
 LIST_OPTIONS = dict(
@@ -389,7 +562,7 @@ def main():
         for spec in specs:
             if os.path.dirname(spec["dir"].rstrip("/")) != spool:
                 raise MlmmjError("list %s: dir %s is not directly inside the spool %s" % (spec["address"], spec["dir"], spool))
-        text = _read(params["state_file"])
+        text, owner_mode = _read(params["state_file"])
         state = parse_state(text, params["state_file"])
     except (MlmmjError, IOError, OSError) as exc:
         module.fail_json(msg=to_native(exc), changed=False)
@@ -404,11 +577,17 @@ def main():
         after = dict(state)
         after.update((spec["address"], sorted(a.lower() for a in spec.get("subscribers") or [])) for spec in specs)
         new_text = render_state(after) if (after or text is not None) else None
-        if new_text != text and new_text is not None:
+        # The subscribers are personal data: the state file is root's alone.
+        private = owner_mode in (None, (0, STATE_FILE_MODE))
+        if new_text is not None and (new_text != text or not private):
             work.result["changed"] = True
+            if not private:
+                work.diffs.append({"before": "owner uid %d, mode %04o\n" % owner_mode,
+                                   "after": "owner uid 0, mode %04o\n" % STATE_FILE_MODE,
+                                   "before_header": params["state_file"], "after_header": params["state_file"]})
             if not module.check_mode:
-                write_atomic(params["state_file"], new_text)
-    except (IOError, OSError) as exc:
+                write_atomic(params["state_file"], new_text, mode=STATE_FILE_MODE)
+    except (IOError, OSError, MlmmjError) as exc:
         module.fail_json(msg=to_native(exc), **work.result)
     if module._diff and work.diffs:
         work.result["diff"] = work.diffs

@@ -197,11 +197,13 @@ def test_backup_of_a_canonical_primary_accepts_its_local_names():
 
 
 def test_local_names_from_results_splits_failures():
-    lines = ["root", " alice ", "", "@", "YP_LAST_MODIFIED", "YP_MASTER_NAME"]
-    results = [{"item": {"key": "mx1"}, "rc": 0, "stdout_lines": lines},
-               {"item": {"key": "mx2"}, "rc": 1, "stdout_lines": []},
+    # The read task's output: getent passwd and each alias source file, base64-encoded (see parse_local_names).
+    stdout = "passwd cm9vdDp4OjA6MDo6LzovYmluL3NoCg==\nsource cdb:/etc/aliases IGFsaWNlIDogeAphbGljZTogcm9vdAo=\n"
+    results = [{"item": {"key": "mx1"}, "rc": 0, "stdout": stdout},
+               {"item": {"key": "mx2"}, "rc": 1, "stdout": ""},
                {"item": {"key": "mx3"}, "unreachable": True}]
-    assert local_names_from_results(results) == {"names": {"mx1": ["root", "alice"]}, "unread": ["mx2", "mx3"]}
+    read = local_names_from_results(results)
+    assert (read["names"], read["unread"]) == ({"mx1": ["root", "alice"]}, ["mx2", "mx3"])
 
 
 def test_a_bad_primary_definition_fails_the_backup_too():
@@ -216,12 +218,13 @@ def test_a_bad_primary_definition_fails_the_backup_too():
 def test_the_fingerprint_follows_every_input():
     from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import fingerprint
 
-    base = fingerprint(values(), BOX_OK, [], "mx")
-    assert base == host_model(values(), BOX_OK, [], "mx")["fingerprint"]
-    assert fingerprint(values(), BOX_OK, [], "mx") == base
-    assert fingerprint(values(vhosting_server__recipient_delimiter="-"), BOX_OK, [], "mx") != base
-    assert fingerprint(values(), BOX, [], "mx") != base
-    assert fingerprint(values(), BOX_OK, [], "mx2") != base
+    key = b"k" * 32
+    base = fingerprint(values(), BOX_OK, [], "mx", key)
+    assert base == host_model(values(), BOX_OK, [], "mx", key)["fingerprint"]
+    assert fingerprint(values(), BOX_OK, [], "mx", key) == base
+    assert fingerprint(values(vhosting_server__recipient_delimiter="-"), BOX_OK, [], "mx", key) != base
+    assert fingerprint(values(), BOX, [], "mx", key) != base
+    assert fingerprint(values(), BOX_OK, [], "mx2", key) != base
 
 
 def test_the_fact_leaves_out_what_only_the_build_needs():

@@ -59,6 +59,7 @@ class FakeFs:
         self.next_handle = 3
         self.calls = []
         self.peak = 0
+        self.parents = []  # what make_base reports as created above the base
 
     # -- helpers for the tests
     def get(self, rel):
@@ -89,6 +90,13 @@ class FakeFs:
         if self.root.kind != "dir":
             raise WrongType(path, "directory", self.root.kind)
         return self._handle(self.root)
+
+    def make_base(self, path):
+        self.calls.append(("make_base", path))
+        if self.root is not None:
+            raise FileExistsError(17, "File exists")
+        self.root = Entry("dir", 0, 0, 0o700 & ~self.umask)
+        return self._handle(self.root), list(self.parents)
 
     def open_dir(self, parent, name, path):
         self.calls.append(("open_dir", path))
@@ -421,6 +429,87 @@ def test_missing_base_fails_except_in_check_mode():
         run(fs, [ALICE])
     result = run(fs, [ALICE, DAVE], check=True)
     assert result["created_count"] == 6
+
+
+# --- the base itself (base_mode) --------------------------------------------
+
+def test_base_mode_creates_the_base_and_its_parents_and_hands_it_over_last():
+    fs = FakeFs()
+    fs.root = None
+    fs.parents = ["/var/mail"]
+    modes_while_filling = []
+    real_make_dir = fs.make_dir
+
+    def watch(parent, name, path, mode):
+        modes_while_filling.append(state(fs.root))
+        return real_make_dir(parent, name, path, mode)
+
+    fs.make_dir = watch
+    result = run(fs, [ALICE], base_mode="0750")
+    assert result["created"][:3] == ["/var/mail", BASE, BASE + "/example.org"] and result["created_count"] == 7
+    assert set(modes_while_filling) == {("dir", 0, 0, "0o700")}  # private until everything below exists
+    assert state(fs.root) == ("dir", UID, GID, "0o750")
+    assert state(fs.get("example.org/alice/cur")) == ("dir", UID, GID, "0o700")
+    assert run(fs, [ALICE], base_mode="0750")["changed"] is False
+
+
+def test_base_mode_with_no_mailboxes_creates_the_base_alone():
+    fs = FakeFs()
+    fs.root = None
+    assert run(fs, [], base_mode="0750")["created"] == [BASE]
+    assert state(fs.root) == ("dir", UID, GID, "0o750")
+
+
+def test_base_mode_in_check_mode_reports_the_base_and_creates_nothing():
+    fs = FakeFs()
+    fs.root = None
+    result = run(fs, [ALICE], check=True, base_mode="0750")
+    assert result["created"][:2] == [BASE, BASE + "/example.org"] and result["created_count"] == 6
+    assert fs.root is None and ("make_base", BASE) not in fs.calls
+
+
+def test_base_mode_fixes_an_existing_base_and_without_it_the_base_is_left_alone():
+    fs = FakeFs()
+    run(fs, [ALICE])
+    assert state(fs.root) == ("dir", 0, 0, "0o755")
+    result = run(fs, [ALICE], check=True, base_mode="0750")
+    assert result["fixed"] == [BASE] and state(fs.root) == ("dir", 0, 0, "0o755")
+    result = run(fs, [ALICE], base_mode="0750")
+    assert result["fixed"] == [BASE] and result["created_count"] == 0
+    assert state(fs.root) == ("dir", UID, GID, "0o750")
+
+
+def test_base_mode_never_goes_through_a_symbolic_link_as_base():
+    fs = FakeFs(root=Entry("link", target="/etc"))
+    for check in (False, True):
+        with pytest.raises(SymlinkRefused, match="^/var/mail/vhosts is a symbolic link -> /etc; "):
+            reconcile(req([ALICE], base_mode="0750"), fs, check=check)
+    assert [call[0] for call in fs.calls] == ["open_base", "open_base"]  # nothing created, nothing changed
+
+
+def test_a_base_created_meanwhile_is_inspected_instead():
+    fs = FakeFs()
+    fs.root = None
+    real_open_base = fs.open_base
+    opened = []
+
+    def late_base(path):
+        opened.append(path)
+        if len(opened) == 1:
+            handle = real_open_base(path)  # None: missing ...
+            fs.root = Entry("dir", 0, 0, 0o755)  # ... and created by someone else right after
+            return handle
+        return real_open_base(path)
+
+    fs.open_base = late_base
+    result = run(fs, [ALICE], base_mode="0750")
+    assert result["fixed"] == [BASE] and state(fs.root) == ("dir", UID, GID, "0o750")
+
+
+def test_a_bad_base_mode_is_refused():
+    with pytest.raises(MailboxesError, match="base_mode: '0x750' is not an octal mode"):
+        req([ALICE], base_mode="0x750")
+    assert req([ALICE])["base_mode"] is None and req([ALICE], base_mode="750")["base_mode"] == 0o750
 
 
 # --- refusals ---------------------------------------------------------------

@@ -370,3 +370,68 @@ def test_no_descriptor_leak_with_a_thousand_mailboxes(capsys, base, outside, mon
     assert run_module(capsys, base, boxes + [{"path": "d09.example/zz/"}])["failed"] is True
     assert open_fds() == fds and not live
     assert max(peak) <= 4  # base, domain, mailbox, cur/new/tmp
+
+
+# --- the base itself (base_mode; issue 19 item 7) ---------------------------
+# The role used to create the base with ansible.builtin.file, which follows a
+# symbolic link and gives its target to vmail; the module now creates and
+# corrects the base itself, through descriptors.
+
+def test_base_mode_creates_the_base_and_the_missing_directories_above_it(capsys, tmp_path):
+    base = tmp_path / "srv" / "mail" / "vhosts"
+    result = run_module(capsys, base, [ALICE], base_mode="0750")
+    assert result["changed"] is True and not result.get("failed"), result
+    assert result["created"][:3] == [str(tmp_path / "srv"), str(tmp_path / "srv/mail"), str(base)]
+    assert info(tmp_path / "srv") == (stat.S_IFDIR, 0, 0, 0o755)
+    assert info(tmp_path / "srv/mail") == (stat.S_IFDIR, 0, 0, 0o755)
+    assert info(base) == (stat.S_IFDIR, UID, GID, 0o750)
+    assert info(base / "example.org/alice/new") == DIR_OK
+    assert run_module(capsys, base, [ALICE], base_mode="0750")["changed"] is False
+
+
+def test_base_mode_corrects_an_existing_base_and_check_mode_only_reports(capsys, base):
+    result = run_module(capsys, base, [], base_mode="0750", _ansible_check_mode=True, _ansible_diff=True)
+    assert result["fixed"] == [str(base)] and info(base) == (stat.S_IFDIR, 0, 0, 0o750)
+    assert result["diff"]["before"] == "%s  directory  0:0  0750\n" % base
+    result = run_module(capsys, base, [], base_mode="0750")
+    assert result["fixed"] == [str(base)] and info(base) == (stat.S_IFDIR, UID, GID, 0o750)
+
+
+def test_check_mode_on_a_missing_base_with_base_mode_creates_nothing(capsys, tmp_path):
+    result = run_module(capsys, tmp_path / "a" / "vhosts", [ALICE], base_mode="0750", _ansible_check_mode=True)
+    assert result["changed"] is True and result["created"][0] == str(tmp_path / "a" / "vhosts")
+    assert os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check"])
+def test_a_base_that_is_a_symlink_to_a_directory_is_refused_and_its_target_untouched(capsys, tmp_path, outside,
+                                                                                     check):
+    os.symlink(str(outside), str(tmp_path / "vhosts"))
+    before = tree(outside)
+    result = run_module(capsys, tmp_path / "vhosts", [ALICE], base_mode="0750", _ansible_check_mode=check)
+    assert result["failed"] is True
+    assert result["msg"].startswith("%s is a symbolic link -> %s; refusing" % (tmp_path / "vhosts", outside))
+    assert tree(outside) == before  # owner and mode of the target: still OTHER's, 0755
+    assert info(outside) == (stat.S_IFDIR, OTHER, OTHER, 0o755)
+
+
+def test_a_symlink_of_another_user_above_the_base_is_refused(capsys, tmp_path, outside):
+    link = tmp_path / "srv"
+    os.symlink(str(outside), str(link))
+    os.lchown(str(link), OTHER, OTHER)
+    before = tree(outside)
+    result = run_module(capsys, link / "vhosts", [ALICE], base_mode="0750")
+    assert result["failed"] is True
+    assert result["msg"].startswith("%s is a symbolic link -> %s (owned by uid %d, not root); refusing"
+                                    % (link, outside, OTHER)), result["msg"]
+    assert tree(outside) == before and not (outside / "vhosts").exists()
+
+
+def test_a_symlink_of_root_above_the_base_is_followed(capsys, tmp_path):
+    real = tmp_path / "data"
+    real.mkdir()
+    os.symlink("data", str(tmp_path / "srv"))  # relative, root's: like /var/mail -> spool/mail
+    result = run_module(capsys, tmp_path / "srv" / "vhosts", [ALICE], base_mode="0750")
+    assert not result.get("failed"), result
+    assert info(real / "vhosts") == (stat.S_IFDIR, UID, GID, 0o750)
+    assert info(real / "vhosts/example.org/alice") == DIR_OK

@@ -85,7 +85,8 @@ def test_policy_and_owner_changes_and_a_dropped_subscriber(host, capsys):
     (host / "spool" / "news@x.test" / "subscribers.d" / "all").open("a").write("self@x.test\n")
     changed = run(host, capsys, [spec(host, owners=["p@x.test"], subscribers=["a@x.test"], subscribers_only=True)])
     entry = changed["lists"]["news@x.test"]
-    assert entry == {"control": ["owner", "subonlypost"], "subscribed": [], "unsubscribed": ["b@x.test"]}
+    assert entry == {"control": ["owner", "subonlypost"], "repaired": [], "subscribed": [],
+                     "unsubscribed": ["b@x.test"]}
     control = host / "spool" / "news@x.test" / "control"
     assert (control / "owner").read_text() == "p@x.test\n" and (control / "subonlypost").exists()
     subscribers = (host / "spool" / "news@x.test" / "subscribers.d" / "all").read_text().split()
@@ -140,3 +141,172 @@ def test_a_list_no_longer_given_is_left_alone(host, capsys):
     run(host, capsys, [spec(host)])
     result = run(host, capsys, [])
     assert not result["changed"] and (host / "spool" / "news@x.test" / "archive").is_dir()
+
+
+# --- what the list's user may not change (issue 19, items 5 and 6) ----------
+
+NOBODY = pwd.getpwnam("nobody")
+ALL_FILES = ["customheaders", "delimiter", "listaddress", "owner"]
+
+
+def list_dir(host):
+    return host / "spool" / "news@x.test"
+
+
+def owner_mode(path):
+    info = os.lstat(str(path))
+    return (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode))
+
+
+def contents(directory):
+    """name -> (uid, gid, mode, content) of the entries of a directory, not following links."""
+    return dict((name, owner_mode(directory / name) + ((directory / name).read_text(),))
+                for name in sorted(os.listdir(str(directory))))
+
+
+def give_to_nobody(*paths):
+    for path in paths:
+        os.chown(str(path), NOBODY.pw_uid, NOBODY.pw_gid, follow_symlinks=False)
+
+
+def test_a_planted_relayhost_and_other_control_files_are_removed(host, capsys):
+    run(host, capsys, [spec(host)])
+    control = list_dir(host) / "control"
+    (control / "relayhost").write_text("evil.example\n")
+    (control / "smtphelo").write_text("evil.example\n")
+    checked = run(host, capsys, [spec(host)], _ansible_check_mode=True, _ansible_diff=True)
+    assert checked["changed"] and checked["lists"]["news@x.test"]["control"] == ["relayhost", "smtphelo"]
+    assert "control/relayhost: evil.example\\n\n" in checked["diff"][0]["before"]
+    assert "relayhost" not in checked["diff"][0]["after"]
+    assert (control / "relayhost").exists()
+    fixed = run(host, capsys, [spec(host)])
+    assert fixed["changed"] and fixed["lists"]["news@x.test"]["control"] == ["relayhost", "smtphelo"]
+    assert sorted(os.listdir(str(control))) == ALL_FILES
+    assert not run(host, capsys, [spec(host)])["changed"]
+
+
+def test_a_control_directory_swapped_by_the_lists_user_is_put_back_with_its_policy(host, capsys):
+    """The list's user renames control/ away and puts its own copy there, without subonlypost."""
+    run(host, capsys, [spec(host, subscribers_only=True)])
+    top = list_dir(host)
+    os.rename(str(top / "control"), str(top / "control.old"))
+    (top / "control").mkdir()
+    for name in ALL_FILES:
+        (top / "control" / name).write_text((top / "control.old" / name).read_text())
+    (top / "control" / "relayhost").write_text("evil.example\n")
+    give_to_nobody(top / "control", *(top / "control").iterdir())
+    fixed = run(host, capsys, [spec(host, subscribers_only=True)])
+    assert (top / "control" / "subonlypost").exists()
+    assert owner_mode(top / "control") == (0, 0, 0o755)
+    assert contents(top / "control") == contents(top / "control.old")  # the user's copies are gone, all root's
+    entry = fixed["lists"]["news@x.test"]
+    assert entry["repaired"] == ["control"]
+    assert entry["control"] == ["listaddress", "owner", "delimiter", "customheaders", "subonlypost", "relayhost"]
+    assert not run(host, capsys, [spec(host, subscribers_only=True)])["changed"]
+
+
+def test_a_symlink_in_place_of_control_is_replaced_and_not_followed(host, capsys):
+    run(host, capsys, [spec(host, subscribers_only=True)])
+    top = list_dir(host)
+    victim = host / "victim"
+    victim.mkdir(mode=0o700)
+    (victim / "relayhost").write_text("evil.example\n")
+    (victim / "owner").write_text("mallory@x.test\n")
+    give_to_nobody(victim, *victim.iterdir())
+    before = contents(victim)
+    for name in os.listdir(str(top / "control")):
+        os.unlink(str(top / "control" / name))
+    os.rmdir(str(top / "control"))
+    os.symlink(str(victim), str(top / "control"))
+    fixed = run(host, capsys, [spec(host, subscribers_only=True)])
+    assert not os.path.islink(str(top / "control")) and owner_mode(top / "control") == (0, 0, 0o755)
+    assert sorted(os.listdir(str(top / "control"))) == sorted(ALL_FILES + ["subonlypost"])
+    assert (top / "control" / "owner").read_text() == "o@x.test\n"
+    assert contents(victim) == before and owner_mode(victim) == (NOBODY.pw_uid, NOBODY.pw_gid, 0o700)
+    assert fixed["lists"]["news@x.test"]["repaired"] == ["control"]
+
+
+def test_check_mode_reports_a_symlink_in_place_of_control_and_leaves_it(host, capsys):
+    run(host, capsys, [spec(host, subscribers_only=True)])
+    top = list_dir(host)
+    victim = host / "victim"
+    victim.mkdir()
+    (victim / "relayhost").write_text("evil.example\n")
+    os.rename(str(top / "control"), str(top / "control.old"))
+    os.symlink(str(victim), str(top / "control"))
+    checked = run(host, capsys, [spec(host, subscribers_only=True)], _ansible_check_mode=True, _ansible_diff=True)
+    assert checked["lists"]["news@x.test"]["repaired"] == ["control"]
+    assert checked["lists"]["news@x.test"]["control"] == ["listaddress", "owner", "delimiter", "customheaders",
+                                                          "subonlypost"]
+    assert checked["diff"][0]["before"].startswith("control/: (a symbolic link)\n")
+    assert "relayhost" not in checked["diff"][0]["before"]
+    assert os.path.islink(str(top / "control")) and os.listdir(str(victim)) == ["relayhost"]
+
+
+def test_control_and_every_file_in_it_are_roots(host, capsys):
+    run(host, capsys, [spec(host)])
+    control = list_dir(host) / "control"
+    give_to_nobody(control, *control.iterdir())
+    os.chmod(str(control), 0o777)
+    os.chmod(str(control / "owner"), 0o666)
+    fixed = run(host, capsys, [spec(host)], _ansible_diff=True)
+    assert owner_mode(control) == (0, 0, 0o755)
+    assert dict((name, owner_mode(control / name)) for name in ALL_FILES) == dict.fromkeys(ALL_FILES, (0, 0, 0o644))
+    assert fixed["lists"]["news@x.test"]["repaired"] == ["control"]
+    assert sorted(fixed["lists"]["news@x.test"]["control"]) == ALL_FILES
+    assert "control/: (a directory of %d:%d, mode 0777)\n" % (NOBODY.pw_uid, NOBODY.pw_gid) in fixed["diff"][0]["before"]
+    assert not run(host, capsys, [spec(host)])["changed"]
+
+
+def test_planted_directories_fifos_and_links_in_control_go_without_following_or_hanging(host, capsys):
+    run(host, capsys, [spec(host, subscribers_only=True)])
+    control = list_dir(host) / "control"
+    victim = host / "victim"
+    victim.mkdir()
+    (victim / "keep").write_text("precious\n")
+    (control / "deep" / "er").mkdir(parents=True)
+    os.symlink(str(victim), str(control / "deep" / "er" / "link"))
+    os.mkfifo(str(control / "fifo"))
+    os.unlink(str(control / "subonlypost"))
+    os.symlink(str(victim / "keep"), str(control / "subonlypost"))
+    os.unlink(str(control / "owner"))
+    (control / "owner").mkdir()
+    fixed = run(host, capsys, [spec(host, subscribers_only=True)])
+    assert sorted(os.listdir(str(control))) == sorted(ALL_FILES + ["subonlypost"])
+    assert (control / "owner").read_text() == "o@x.test\n" and not os.path.islink(str(control / "subonlypost"))
+    assert (victim / "keep").read_text() == "precious\n" and os.listdir(str(victim)) == ["keep"]
+    assert fixed["lists"]["news@x.test"]["control"] == ["owner", "subonlypost", "deep", "fifo"]
+
+
+def test_a_text_directory_swapped_for_a_link_is_copied_afresh(host, capsys):
+    run(host, capsys, [spec(host)])
+    top = list_dir(host)
+    victim = host / "victim"
+    victim.mkdir()
+    (victim / "help").write_text("mallory's help\n")
+    os.unlink(str(top / "text" / "help"))
+    os.rmdir(str(top / "text"))
+    os.symlink(str(victim), str(top / "text"))
+    fixed = run(host, capsys, [spec(host)], _ansible_diff=True)
+    assert owner_mode(top / "text") == (0, 0, 0o755) and (top / "text" / "help").read_text() == "help text\n"
+    assert (victim / "help").read_text() == "mallory's help\n"
+    assert fixed["lists"]["news@x.test"]["repaired"] == ["text"] and fixed["lists"]["news@x.test"]["control"] == []
+    assert fixed["diff"][0]["before"].startswith("text/: (a symbolic link)\ncontrol/listaddress: ")
+    assert fixed["diff"][0]["after"].startswith("control/listaddress: ")
+    # A text/ of root keeps what root put there.
+    (top / "text" / "footer").write_text("root's own text\n")
+    assert not run(host, capsys, [spec(host)])["changed"] and (top / "text" / "footer").exists()
+
+
+def test_the_state_file_of_subscribers_is_roots_alone(host, capsys):
+    run(host, capsys, [spec(host)])
+    state = host / "state" / "lists.json"
+    assert owner_mode(state) == (0, 0, 0o600)
+    text = state.read_text()
+    os.chmod(str(state), 0o644)
+    checked = run(host, capsys, [spec(host)], _ansible_check_mode=True, _ansible_diff=True)
+    assert checked["changed"] and owner_mode(state) == (0, 0, 0o644)
+    assert checked["diff"][-1]["before"] == "owner uid 0, mode 0644\n"
+    assert run(host, capsys, [spec(host)])["changed"]
+    assert owner_mode(state) == (0, 0, 0o600) and state.read_text() == text
+    assert not run(host, capsys, [spec(host)])["changed"]
