@@ -41,7 +41,9 @@ def query(run_command, postmap, table, keys, batch=1000):
     for start in range(0, len(keys), batch):
         part = keys[start:start + batch]
         cmd = [postmap, "-q", "-", table]
-        rc, out, err = run_command(cmd, data="\n".join(part) + "\n", environ_update={"LC_ALL": "C"})
+        # binary_data: run_command would add a newline of its own, and postmap would look up an empty key
+        # (lmdb answers MDB_BAD_VALSIZE for that on an empty table).
+        rc, out, err = run_command(cmd, data="\n".join(part) + "\n", binary_data=True, environ_update={"LC_ALL": "C"})
         # rc 1 means "no key found"; anything else non-zero, or a fatal message, is an error.
         if rc not in (0, 1) or "fatal:" in err or "warning:" in err and "lookup error" in err:
             raise QueryError("postmap -q failed for %s: %s" % (table, err.strip() or "exit status %d" % rc),
