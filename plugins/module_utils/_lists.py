@@ -76,12 +76,11 @@ def _one_list(raw_name, settings, where, entry, opts, delimiter):
     domain = entry["domain"]
     name = _domains.normalise_local_part(raw_name, "%s, list %r" % (where, raw_name))
     if not _NAME_RE.match(name) or ".." in name:
+        odd = ", ".join("%r" % c for c in sorted(set(name) - set("abcdefghijklmnopqrstuvwxyz0123456789._-")))
         raise _domains.DomainModelError(
             "%s, list %r: a list name may only hold letters, digits and '.', '_', '-' inside (it becomes a command "
             "argument in /etc/aliases, a directory and mlmmj's files; %s)"
-            % (where, raw_name, ", ".join("%r" % c for c in sorted(set(name) - set("abcdefghijklmnopqrstuvwxyz"
-                                                                                     "0123456789._-"))) or
-               "it must start and end with a letter or digit, without '..'"))
+            % (where, raw_name, odd or "it must start and end with a letter or digit, without '..'"))
     address = "%s@%s" % (name, domain)
     here = "%s, list %s" % (where, address)
     settings = settings or {}

@@ -17,8 +17,7 @@ def tasks(items):
     for item in items or []:
         yield item
         for key in ("block", "rescue", "always"):
-            for inner in tasks(item.get(key)):
-                yield inner
+            yield from tasks(item.get(key))
 
 
 def role_tasks():
