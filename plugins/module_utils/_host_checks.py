@@ -34,15 +34,6 @@ SERVER_OWNED = {
     "recipient_delimiter": "vhosting_server__recipient_delimiter",
 }
 
-# The restriction lists that decide whether a client may relay.
-RELAY_LISTS = ("smtpd_relay_restrictions", "smtpd_recipient_restrictions")
-# Postfix's defaults: the relay list refuses foreign destinations, the recipient list is empty.
-RELAY_LIST_DEFAULTS = {
-    "smtpd_relay_restrictions": ["permit_mynetworks", "permit_sasl_authenticated", "defer_unauth_destination"],
-    "smtpd_recipient_restrictions": [],
-}
-_DENY = ("reject_unauth_destination", "defer_unauth_destination", "reject", "defer", "defer_if_permit",
-         "check_relay_domains")
 
 # Lookup table types Postfix 3.7/3.10 know (postconf -m, with the map packages).
 MAP_TYPES = ("btree", "cdb", "cidr", "environ", "fail", "hash", "inline", "internal", "ldap", "lmdb", "memcache",
@@ -97,17 +88,6 @@ def server_parameters(values, problems):
             problems.append("vhosting_server__parameters: %s is not a Postfix parameter (Postfix 3.7/3.10 postconf "
                             "-d)%s; a parameter of your own belongs in vhosting_server__user_defined_parameters"
                             % (name, " (did you mean %s?)" % close if close else ""))
-
-
-def denies(words):
-    """True when a restriction list refuses a client that no permit_* of it recognises, for a foreign
-    destination: a refusal comes before any unconditional permit (the end of a list permits)."""
-    for word in words:
-        if word in _DENY:
-            return True
-        if word == "permit":
-            return False
-    return False
 
 
 def names_and_addresses(values, problems):
