@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Print the main.cf parameter names of Postfix on every supported release
 # (postconf -d in a disposable test host, packages from the image's apt
-# cache), one per line, sorted, for plugins/module_utils/_postfix_parameters.py
+# cache), one per line, sorted, for plugins/plugin_utils/_postfix_parameters.py
 # (KNOWN_NAMES: drop the per-transport names <service>_<suffix> there).
 # Usage: scripts/postfix-parameter-names.sh [RELEASE...]
 set -euo pipefail

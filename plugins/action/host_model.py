@@ -25,7 +25,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import (
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import (
     DOMAIN_PREFIX,
     ROLE_PREFIXES,
     ModelError,
@@ -34,8 +34,8 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._host_model impor
     fingerprint,
     host_model,
 )
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_checks import lookalike_names
-from ansible_collections.vhosting.postfix.plugins.module_utils._relay import RelayError, expand_backup_for
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_checks import lookalike_names
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import RelayError, expand_backup_for
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _fingerprint_key, _table_files
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

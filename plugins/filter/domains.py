@@ -160,7 +160,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._domains import DomainModelError, domain_model as _model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import DomainModelError, domain_model as _model
 
 
 def domain_model(definitions, **options):

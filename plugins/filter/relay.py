@@ -88,7 +88,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import (
     RelayError,
     defer_entries,
     local_names_from_results,

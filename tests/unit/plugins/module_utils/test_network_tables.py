@@ -7,7 +7,7 @@ import pytest
 from role_values import role_values
 
 from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables as nt
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import ModelError, host_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import ModelError, host_model
 
 BOXES = {"vhosting_domain__box_test": {"domain": "box.test", "class": "mailbox", "mailboxes": ["ann", "bob"]},
          "vhosting_domain__alias_test": {"domain": "alias.test", "class": "alias",

@@ -26,8 +26,9 @@ import hmac
 import json
 import re
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _host_checks, _lists, _network_tables
-from ansible_collections.vhosting.postfix.plugins.module_utils._domains import (
+from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _host_checks, _lists
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import (
     SYSTEM_ACCOUNTS,
     DomainModelError,
     _local_domains,
@@ -35,8 +36,8 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._domains import (
 )
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import INDEX_SUFFIXES
 from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, normalise_networks
-from ansible_collections.vhosting.postfix.plugins.module_utils._relay_policy import check as _relay_policy_check
-from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay_policy import check as _relay_policy_check
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import (
     RelayError,
     check_relayhost,
     check_restrictions,

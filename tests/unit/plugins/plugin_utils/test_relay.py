@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import (
     RelayError,
     check_nexthop,
     check_relayhost,

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._relay import (
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import (
     RelayError,
     alias_file_names,
     defer_entries,

@@ -6,8 +6,8 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._domains import DomainModelError, domain_model
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import ModelError, host_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import DomainModelError, domain_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import ModelError, host_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 OPTS = {"mydomain": "example.test", "myhostname": "mx.example.test", "mydestination": ["$myhostname", "localhost"]}

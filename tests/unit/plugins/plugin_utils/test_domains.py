@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._domains import DomainModelError, domain_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import DomainModelError, domain_model
 
 
 def full_inventory():

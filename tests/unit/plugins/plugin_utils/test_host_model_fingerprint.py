@@ -6,7 +6,7 @@ import json
 import pytest
 from role_values import role_values as values
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import MODEL_VERSION, fingerprint, host_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import MODEL_VERSION, fingerprint, host_model
 
 KEY = bytes(range(32))
 HASH = ("{SHA512-CRYPT}$6$iSBsExHOSlkiZOkV$xhxJnyPr08xT8Bd6Iky17gOLYvtLr2nXfygdbX6ebHglKENKRyENX1Fa28Li/LQmKL9ml5/"

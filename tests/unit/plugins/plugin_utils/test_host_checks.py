@@ -4,8 +4,8 @@ import pytest
 
 from role_values import role_values
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _host_checks, _postfix_parameters
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import ModelError, host_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _host_checks, _postfix_parameters
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import ModelError, host_model
 
 MAILBOX = {"vhosting_domain__box_test": {"domain": "box.test", "class": "mailbox", "mailboxes": ["ann", "bob"]}}
 
@@ -169,7 +169,7 @@ def test_lookalike_variable_names_are_named_with_the_odd_letters():
 
 
 def test_long_domain_lists_become_tables_and_short_ones_stay_inline():
-    from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import DOMAIN_LIST_LIMIT  # noqa
+    from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import DOMAIN_LIST_LIMIT  # noqa
 
     def definitions(count):
         return dict(("vhosting_domain__d%d" % i, {"domain": "d%d.test" % i, "class": "mailbox", "mailboxes": ["a"]})
@@ -189,7 +189,7 @@ def test_long_domain_lists_become_tables_and_short_ones_stay_inline():
 
 
 def test_a_long_relay_domains_list_becomes_a_table():
-    from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import DOMAIN_LIST_LIMIT  # noqa
+    from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import DOMAIN_LIST_LIMIT  # noqa
 
     backup = [{"domain": "p%d.example" % i, "primary": "mx.partner.example", "recipients": ["info"]}
               for i in range(DOMAIN_LIST_LIMIT + 1)]

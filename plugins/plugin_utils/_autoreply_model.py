@@ -22,7 +22,7 @@ __metaclass__ = type
 import datetime
 import unicodedata
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _domains
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _address
 
 AUTOREPLY_KEYS = ("subject", "body", "days", "from", "until")
 # RFC 5230 (Sieve vacation): one reply per sender per 7 days by default, at least 1 day.
@@ -49,7 +49,7 @@ def _date(value, here, key):
     try:
         return datetime.datetime.strptime(str(value).strip(), "%Y-%m-%d").date().isoformat()
     except ValueError:
-        raise _domains.DomainModelError("%s: autoreply %s %r is not a date YYYY-MM-DD" % (here, key, value))
+        raise _address.DomainModelError("%s: autoreply %s %r is not a date YYYY-MM-DD" % (here, key, value))
 
 
 def parse_autoreply(spec, here):
@@ -57,31 +57,31 @@ def parse_autoreply(spec, here):
     if spec is None:
         return None
     if not isinstance(spec, dict):
-        raise _domains.DomainModelError("%s: autoreply must be a dict with keys %s" % (here, ", ".join(AUTOREPLY_KEYS)))
+        raise _address.DomainModelError("%s: autoreply must be a dict with keys %s" % (here, ", ".join(AUTOREPLY_KEYS)))
     unknown = sorted(set(spec) - set(AUTOREPLY_KEYS))
     if unknown:
-        raise _domains.DomainModelError("%s: autoreply: unknown key(s) %s (allowed: %s)"
+        raise _address.DomainModelError("%s: autoreply: unknown key(s) %s (allowed: %s)"
                                         % (here, ", ".join(unknown), ", ".join(AUTOREPLY_KEYS)))
     subject = spec.get("subject")
     if not isinstance(subject, str) or not subject.strip() or "\n" in subject or "\r" in subject:
-        raise _domains.DomainModelError("%s: autoreply subject must be a non-empty text on one line" % here)
+        raise _address.DomainModelError("%s: autoreply subject must be a non-empty text on one line" % here)
     odd = _controls(subject)
     if odd:
-        raise _domains.DomainModelError("%s: autoreply subject contains %s, which a mail header cannot hold (the "
+        raise _address.DomainModelError("%s: autoreply subject contains %s, which a mail header cannot hold (the "
                                         "email package reads it as a line end)" % (here, odd))
     body = spec.get("body")
     if not isinstance(body, str) or not body.strip():
-        raise _domains.DomainModelError("%s: autoreply body must be a non-empty text" % here)
+        raise _address.DomainModelError("%s: autoreply body must be a non-empty text" % here)
     odd = _controls(body, allowed="\n\t")
     if odd:
-        raise _domains.DomainModelError("%s: autoreply body contains %s; write plain text lines" % (here, odd))
+        raise _address.DomainModelError("%s: autoreply body contains %s; write plain text lines" % (here, odd))
     days = spec.get("days", DEFAULT_DAYS)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise _domains.DomainModelError("%s: autoreply days must be a whole number from 1 to %d (at most one reply "
+        raise _address.DomainModelError("%s: autoreply days must be a whole number from 1 to %d (at most one reply "
                                         "per sender in that many days), got %r" % (here, MAX_DAYS, days))
     start, end = _date(spec.get("from"), here, "from"), _date(spec.get("until"), here, "until")
     if start and end and end < start:
-        raise _domains.DomainModelError("%s: autoreply until %s is before from %s" % (here, end, start))
+        raise _address.DomainModelError("%s: autoreply until %s is before from %s" % (here, end, start))
     return {"subject": subject.strip(), "body": body if body.endswith("\n") else body + "\n", "days": days,
             "from": start, "until": end}
 
@@ -106,14 +106,14 @@ def build(domains, virtual_alias_map, opts, local_domains):
         return None, {}
     name = autoreply_domain(opts)
     if name is None:
-        raise _domains.DomainModelError("autoreplies need an autoreply domain: set vhosting_domains__autoreply_domain "
+        raise _address.DomainModelError("autoreplies need an autoreply domain: set vhosting_domains__autoreply_domain "
                                         "or vhosting_server__mydomain")
-    name = _domains.normalise_domain(name, "vhosting_domains__autoreply_domain")
+    name = _address.normalise_domain(name, "vhosting_domains__autoreply_domain")
     if name in local_domains:
-        raise _domains.DomainModelError("vhosting_domains__autoreply_domain: %s is in mydestination; %s"
+        raise _address.DomainModelError("vhosting_domains__autoreply_domain: %s is in mydestination; %s"
                                         % (name, REASON))
     if name in domains:
-        raise _domains.DomainModelError("vhosting_domains__autoreply_domain: %s is a hosted %s domain (%s); %s"
+        raise _address.DomainModelError("vhosting_domains__autoreply_domain: %s is a hosted %s domain (%s); %s"
                                         % (name, domains[name]["class"], domains[name]["varname"], REASON))
     # The addresses that reach each mailbox directly: its own and the aliases naming it.
     reached = {}

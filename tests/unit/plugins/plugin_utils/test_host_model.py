@@ -4,14 +4,14 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import (
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import (
     ModelError,
     check_variable_names,
     host_model,
     relay_parameters,
     stale_index_files,
 )
-from ansible_collections.vhosting.postfix.plugins.module_utils._relay import local_names_from_results, relay_recipients
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import local_names_from_results, relay_recipients
 from role_values import ROLES
 from role_values import role_values as values
 
@@ -216,7 +216,7 @@ def test_a_bad_primary_definition_fails_the_backup_too():
 
 
 def test_the_fingerprint_follows_every_input():
-    from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import fingerprint
+    from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import fingerprint
 
     key = b"k" * 32
     base = fingerprint(values(), BOX_OK, [], "mx", key)

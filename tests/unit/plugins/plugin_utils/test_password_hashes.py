@@ -3,7 +3,7 @@ import base64
 
 import pytest
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._domains import (
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import (
     HASH_SCHEMES,
     WEAK_SCHEMES,
     DomainModelError,

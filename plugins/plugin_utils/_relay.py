@@ -28,7 +28,8 @@ __metaclass__ = type
 import base64
 import re
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._domains import (
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import is_hostname
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import (
     DomainModelError,
     domain_model,
     normalise_address,
@@ -41,8 +42,6 @@ class RelayError(ValueError):
     """The relay configuration is invalid."""
 
 
-_LABEL = r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?"
-_HOST_RE = re.compile(r"^%s(?:\.%s)*$" % (_LABEL, _LABEL))
 _IPV4_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _TRANSPORT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _TIME_RE = re.compile(r"^(\d+)([smhdw]?)$")
@@ -78,7 +77,7 @@ def check_host(value, where):
     if not isinstance(value, str) or not value.strip():
         raise RelayError("%s: expected a host name or IP address, got %r" % (where, value))
     text = value.strip().rstrip(".").lower()
-    if _is_ip(text) or (len(text) <= 253 and _HOST_RE.match(text)):
+    if _is_ip(text) or is_hostname(text, underscore=True):
         return text
     raise RelayError("%s: %r is not a valid host name or IP address" % (where, value))
 

@@ -23,7 +23,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _domains
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _address
 
 LIST_KEYS = ("owners", "subscribers", "subscribers_only", "moderated", "moderators", "closed")
 FLAGS = ("subscribers_only", "moderated", "closed")
@@ -54,14 +54,14 @@ def _addresses(value, here, what, required=False):
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)):
-        raise _domains.DomainModelError("%s: %s must be a list of addresses, got %r" % (here, what, value))
+        raise _address.DomainModelError("%s: %s must be a list of addresses, got %r" % (here, what, value))
     if required and not value:
-        raise _domains.DomainModelError("%s: %s must name at least one address (local@domain)" % (here, what))
+        raise _address.DomainModelError("%s: %s must name at least one address (local@domain)" % (here, what))
     result = []
     for item in value:
-        address = _domains.normalise_address(item, "%s, %s" % (here, what), single_label=True)
+        address = _address.normalise_address(item, "%s, %s" % (here, what), single_label=True)
         if address in result:
-            raise _domains.DomainModelError("%s, %s: %s is given twice (addresses are case-insensitive)"
+            raise _address.DomainModelError("%s, %s: %s is given twice (addresses are case-insensitive)"
                                             % (here, what, address))
         result.append(address)
     return result
@@ -74,10 +74,10 @@ _NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 
 def _one_list(raw_name, settings, where, entry, opts, delimiter):
     domain = entry["domain"]
-    name = _domains.normalise_local_part(raw_name, "%s, list %r" % (where, raw_name))
+    name = _address.normalise_local_part(raw_name, "%s, list %r" % (where, raw_name))
     if not _NAME_RE.match(name) or ".." in name:
         odd = ", ".join("%r" % c for c in sorted(set(name) - set("abcdefghijklmnopqrstuvwxyz0123456789._-")))
-        raise _domains.DomainModelError(
+        raise _address.DomainModelError(
             "%s, list %r: a list name may only hold letters, digits and '.', '_', '-' inside (it becomes a command "
             "argument in /etc/aliases, a directory and mlmmj's files; %s)"
             % (where, raw_name, odd or "it must start and end with a letter or digit, without '..'"))
@@ -85,35 +85,35 @@ def _one_list(raw_name, settings, where, entry, opts, delimiter):
     here = "%s, list %s" % (where, address)
     settings = settings or {}
     if not isinstance(settings, dict):
-        raise _domains.DomainModelError("%s: settings must be a dict with keys %s" % (here, ", ".join(LIST_KEYS)))
+        raise _address.DomainModelError("%s: settings must be a dict with keys %s" % (here, ", ".join(LIST_KEYS)))
     unknown = sorted(set(settings) - set(LIST_KEYS))
     if unknown:
-        raise _domains.DomainModelError("%s: unknown key(s) %s (allowed: %s)"
+        raise _address.DomainModelError("%s: unknown key(s) %s (allowed: %s)"
                                         % (here, ", ".join(unknown), ", ".join(LIST_KEYS)))
     if delimiter is None:
-        raise _domains.DomainModelError(
+        raise _address.DomainModelError(
             "%s: a mailing list needs a recipient delimiter other than '-' (vhosting_server__recipient_delimiter, "
             "e.g. '+'): mlmmj's commands and bounces are %s+subscribe@, %s+bounces-...@" % (here, name, name))
     alias = alias_name(name, domain)
     used = sorted(set(c for c in opts["recipient_delimiter"] if c in alias))
     if used:
-        raise _domains.DomainModelError(
+        raise _address.DomainModelError(
             "%s: the list name and domain must not contain the recipient delimiter %s (its local alias %s would be "
             "split there)" % (here, " or ".join(repr(c) for c in used), alias))
     flags = {}
     for flag in FLAGS:
         value = settings.get(flag, False)
         if not isinstance(value, bool):
-            raise _domains.DomainModelError("%s: %s must be true or false, got %r" % (here, flag, value))
+            raise _address.DomainModelError("%s: %s must be true or false, got %r" % (here, flag, value))
         flags[flag] = value
     owners = _addresses(settings.get("owners"), here, "owners", required=True)
     moderators = _addresses(settings.get("moderators"), here, "moderators")
     if moderators and not flags["moderated"]:
-        raise _domains.DomainModelError("%s: moderators are only used with moderated: true" % here)
+        raise _address.DomainModelError("%s: moderators are only used with moderated: true" % here)
     addresses = [address] + ["%s%s%s@%s" % (name, delimiter, command, domain) for command in COMMANDS]
     for own in addresses:
         if own in entry["aliases"] or own in entry["mailboxes"]:
-            raise _domains.DomainModelError("%s: %s is both a list address and %s of the domain; use another "
+            raise _address.DomainModelError("%s: %s is both a list address and %s of the domain; use another "
                                             "name for one of them"
                                             % (here, own, "an alias" if own in entry["aliases"] else "a mailbox"))
     return {
@@ -139,24 +139,24 @@ def parse_lists(spec, where, entry, opts):
     if spec is None:
         return {}
     if isinstance(spec, (list, tuple)) and all(isinstance(i, str) for i in spec):
-        raise _domains.DomainModelError("%s: 'lists' must be a dict list name -> settings (owners are required)"
+        raise _address.DomainModelError("%s: 'lists' must be a dict list name -> settings (owners are required)"
                                         % where)
     if not isinstance(spec, dict):
-        raise _domains.DomainModelError("%s: 'lists' must be a dict list name -> settings" % where)
+        raise _address.DomainModelError("%s: 'lists' must be a dict list name -> settings" % where)
     delimiter = mlmmj_delimiter(opts["recipient_delimiter"])
     result = {}
     problems = []
     for raw_name in sorted(spec, key=str):
         try:
             one = _one_list(raw_name, spec[raw_name], where, entry, opts, delimiter)
-        except _domains.DomainModelError as exc:
+        except _address.DomainModelError as exc:
             problems.extend(exc.problems)
             continue
         if one["address"] in result:
             problems.append("%s, list %s: defined twice (addresses are case-insensitive)" % (where, one["address"]))
         result[one["address"]] = one
     if problems:
-        raise _domains.DomainModelError(problems=problems)
+        raise _address.DomainModelError(problems=problems)
     return result
 
 

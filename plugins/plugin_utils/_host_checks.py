@@ -17,7 +17,8 @@ import ipaddress
 import re
 import unicodedata
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _postfix_parameters
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _postfix_parameters
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import is_hostname
 
 # main.cf parameters the server role sets from its own (validated) variables.
 SERVER_OWNED = {
@@ -60,8 +61,6 @@ TABLE_VARIABLES = ("vhosting_domains__alias_table", "vhosting_domains__mailbox_t
                    "vhosting_relay__transport_table", "vhosting_relay__defer_table",
                    "vhosting_dovecot__sender_login_table")
 
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOSTNAME_RE = re.compile(r"^(?:%s\.)*%s\.?$" % (_LABEL, _LABEL))
 _SPLIT = re.compile(r"[\s,]+")
 
 
@@ -95,11 +94,11 @@ def names_and_addresses(values, problems):
     main.cf only after it was written)."""
     for name in ("vhosting_server__myhostname", "vhosting_server__mydomain"):
         value = values[name]
-        if not isinstance(value, str) or not _HOSTNAME_RE.match(value):
+        if not isinstance(value, str) or not is_hostname(value, trailing_dot=True):
             problems.append("%s: %r is not a host or domain name (letters, digits, '-', dots)" % (name, value))
     origin = values["vhosting_server__myorigin"]
     if not (isinstance(origin, str) and (origin in ("$myhostname", "$mydomain", "${myhostname}", "${mydomain}")
-                                         or _HOSTNAME_RE.match(origin))):
+                                         or is_hostname(origin, trailing_dot=True))):
         problems.append("vhosting_server__myorigin: %r is neither a domain name nor $myhostname / $mydomain" % (origin,))
     protocols = [w.lower() for w in _words(values["vhosting_server__inet_protocols"])]
     bad = [w for w in protocols if w not in ("all", "ipv4", "ipv6")]
@@ -121,7 +120,7 @@ def _interface(word):
         ipaddress.ip_address(word.strip("[]"))
         return True
     except ValueError:
-        return bool(_HOSTNAME_RE.match(word)) and "." in word.strip(".")
+        return is_hostname(word, trailing_dot=True) and "." in word.strip(".")
 
 
 def map_types(values, problems):

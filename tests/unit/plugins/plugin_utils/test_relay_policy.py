@@ -4,8 +4,8 @@ import pytest
 
 from role_values import role_values
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _relay_policy
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import ModelError, host_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _relay_policy
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import ModelError, host_model
 
 MAILBOX = {"vhosting_domain__box_test": {"domain": "box.test", "class": "mailbox", "mailboxes": ["ann"]}}
 

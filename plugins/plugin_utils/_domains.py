@@ -21,7 +21,15 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _autoreply_model, _lists
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _autoreply_model, _lists
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import (  # noqa: F401 (the model's names)
+    LABEL as _LABEL,
+    UNIX_USER_RE as _UNIX_USER_RE,
+    DomainModelError,
+    normalise_address,
+    normalise_domain,
+    normalise_local_part,
+)
 
 CLASSES = ("canonical", "alias", "mailbox", "forwarding")
 
@@ -108,69 +116,16 @@ SYSTEM_ACCOUNTS = (
 # Debian's first uid of a normal account (adduser.conf FIRST_UID).
 FIRST_NORMAL_UID = 1000
 
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_DOMAIN_RE = re.compile(r"^(?:%s\.)+%s$" % (_LABEL, _LABEL))
-_ATOM = r"[a-z0-9!#$%&'*/=?^_`{|}~+-]+"
-_LOCAL_RE = re.compile(r"^%s(?:\.%s)*$" % (_ATOM, _ATOM))
-_UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _MAILBOX_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789._-=+"
 _MAILBOX_RE = re.compile(r"^[a-z0-9_][a-z0-9._=+-]*$")
 # A mailbox path relative to the mailbox base (it reaches the file system and Dovecot's userdb).
 _PATH_RE = re.compile(r"^[A-Za-z0-9._=+@/-]+$")
 
 
-class DomainModelError(ValueError):
-    """The hosted-domain inventory is invalid.
-
-    ``problems`` lists every problem found (the message joins them), so that
-    an operator sees all mistakes of an inventory in one run, not one per run.
-    """
-
-    def __init__(self, message=None, problems=None):
-        self.problems = list(problems) if problems else [message]
-        super(DomainModelError, self).__init__("; ".join(str(p) for p in self.problems))
-
-
 def _where(varname, domain=None):
     if domain:
         return "%s (domain %s)" % (varname, domain)
     return varname
-
-
-def normalise_domain(value, where, single_label=False):
-    """Return the domain in lower case or raise DomainModelError.
-
-    Hosted domains need two labels at least; ``single_label`` also accepts
-    names such as ``localhost`` (targets of aliases).
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise DomainModelError("%s: 'domain' must be a non-empty string, got %r" % (where, value))
-    text = value.strip().rstrip(".").lower()
-    try:
-        text.encode("ascii")
-    except UnicodeEncodeError:
-        raise DomainModelError("%s: domain %r is not ASCII; write internationalised names in their xn-- (punycode) form"
-                               % (where, value))
-    valid = _DOMAIN_RE.match(text) or (single_label and re.match("^%s$" % _LABEL, text))
-    if len(text) > 253 or not valid or text.rsplit(".", 1)[-1].isdigit():
-        raise DomainModelError("%s: %r is not a valid domain name (letters, digits and hyphens, at least two labels)"
-                               % (where, value))
-    return text
-
-
-def normalise_local_part(value, where):
-    """Return a local part (the part before @) in lower case or raise."""
-    if not isinstance(value, str):
-        raise DomainModelError("%s: local part %r is not a string" % (where, value))
-    text = value.strip().lower()
-    if "@" in text:
-        raise DomainModelError("%s: %r must be a local part only (the domain is implied), without '@'" % (where, value))
-    if not text or len(text) > 64 or not _LOCAL_RE.match(text):
-        raise DomainModelError("%s: %r is not a valid local part of an address" % (where, value))
-    if text.startswith("#"):
-        raise DomainModelError("%s: %r starts with '#': a lookup table's source reads that line as a comment, so the "
-                               "entry would silently vanish" % (where, value))
-    return text
 
 
 def mailbox_name(value, where):
@@ -182,17 +137,6 @@ def mailbox_name(value, where):
                                "starting with a letter, digit or '_'%s (give an alias with the other characters)"
                                % (where, value, " (not %s)" % " ".join(odd) if odd else ""))
     return text
-
-
-def normalise_address(value, where, single_label=False):
-    """Return ``local@domain`` in lower case or raise."""
-    if not isinstance(value, str) or value.count("@") != 1:
-        raise DomainModelError("%s: %r is not a valid e-mail address (local@domain)" % (where, value))
-    local, domain = value.strip().split("@")
-    try:
-        return "%s@%s" % (normalise_local_part(local, where), normalise_domain(domain, where, single_label))
-    except DomainModelError:
-        raise DomainModelError("%s: %r is not a valid e-mail address (local@domain)" % (where, value))
 
 
 def normalise_target(value, where, local_domain):

@@ -2,8 +2,8 @@
 import pytest
 from role_values import role_values as values
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._domains import DomainModelError, domain_model
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import ModelError, host_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import DomainModelError, domain_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import ModelError, host_model
 
 HASH = "{SHA512-CRYPT}$6$iSBsExHOSlkiZOkV$xhxJnyPr08xT8Bd6Iky17gOLYvtLr2nXfygdbX6ebHglKENKRyENX1Fa28Li/LQmKL9ml5/CRF.fRhnTm/lU6."
 

@@ -7,9 +7,9 @@ import pytest
 
 from role_values import role_values
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _host_checks, _lists
-from ansible_collections.vhosting.postfix.plugins.module_utils._domains import DomainModelError, domain_model
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import ModelError, host_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _host_checks, _lists
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import DomainModelError, domain_model
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import ModelError, host_model
 
 MAILBOX = {"vhosting_domain__box_test": {"domain": "box.test", "class": "mailbox", "mailboxes": ["ann"]}}
 STORE = {"vhosting_domain__store_test": {"domain": "store.test", "class": "mailbox", "store": "dovecot",

@@ -1,7 +1,7 @@
 """The defer table of a backup MX for canonical domains: in the model exactly when a primary has canonical domains."""
 import pytest
 
-from ansible_collections.vhosting.postfix.plugins.module_utils._host_model import (
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import (
     ModelError,
     host_model,
     relay_parameters,
