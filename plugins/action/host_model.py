@@ -27,7 +27,6 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import (
     DOMAIN_PREFIX,
-    ROLE_PREFIXES,
     ModelError,
     check_variable_names,
     domain_options,
@@ -35,6 +34,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model impor
     host_model,
 )
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_checks import lookalike_names
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._parts import ROLE_PREFIXES
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import RelayError, expand_backup_for
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _fingerprint_key, _table_files
 
@@ -195,17 +195,10 @@ class ActionModule(ActionBase):
         return result
 
 
-# The model's tables that can be large, by the part of the model that holds them.
-_FILE_TABLES = (("domains", "virtual_alias_map"), ("domains", "virtual_mailbox_map"), ("domains_role", "transport_map"),
-                ("domains_role", "virtual_alias_domains_map"), ("domains_role", "virtual_mailbox_domains_map"))
-
-
 def _tables_to_files(model):
-    """Move the large tables out of the fact into data files on the control node (see _table_files)."""
-    tables = {}
-    for part, name in _FILE_TABLES:
-        if isinstance(model.get(part), dict) and name in model[part]:
-            tables[name] = model[part].pop(name)
+    """Move the model's large tables (``maps``, from every part) out of the fact into data files on the control
+    node (see _table_files)."""
+    tables = model.pop("maps")
     model["table_entries"] = dict((name, len(mapping)) for name, mapping in tables.items())
     base = os.path.join(C.config.get_config_value("ANSIBLE_HOME"), "tmp", "vhosting-postfix-tables")
     model["table_files"] = _table_files.write(base, model["fingerprint"], tables)

@@ -23,6 +23,7 @@ import datetime
 import unicodedata
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _address
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part
 
 AUTOREPLY_KEYS = ("subject", "body", "days", "from", "until")
 # RFC 5230 (Sieve vacation): one reply per sender per 7 days by default, at least 1 day.
@@ -127,3 +128,56 @@ def build(domains, virtual_alias_map, opts, local_domains):
         virtual_alias_map[address] = list(virtual_alias_map.get(address, [address])) + ["%s@%s" % (address, name)]
         settings[address] = dict(box["autoreply"], addresses=sorted(reached.get(address, set()) | {address}))
     return name, settings
+
+
+# The pipe service of the autoreply program (master.cf) and what it needs on the host.
+AUTOREPLY_SERVICE = "vhosting_autoreply"
+AUTOREPLY_PROGRAM = "/usr/local/lib/vhosting-postfix/vhosting-autoreply"
+AUTOREPLY_CONFIG = "/etc/vhosting-postfix/autoreply.json"
+AUTOREPLY_STATE = "/var/lib/vhosting-autoreply"
+
+
+def build_part(ctx, problems):
+    """The autoreply part of the host model: the program's service, user and settings (an empty service list
+    removes an earlier one)."""
+    del problems  # the autoreplies were validated with the domain model
+    values, domains = ctx["values"], ctx["domains"]
+    if domains is None:
+        return None
+    files = [AUTOREPLY_CONFIG, AUTOREPLY_PROGRAM]
+    if not domains["autoreplies"]:
+        return {"fact": {"autoreply": None, "autoreply_files": files}}
+    user = values["vhosting_domains__autoreply_user"]
+    return {
+        "parameters": {
+            # At most one recipient per run of the program (pipe(8) would pass several).
+            "%s_destination_recipient_limit" % AUTOREPLY_SERVICE: 1,
+            # The autoreply domain refused to every SMTP client: its mail only comes from the virtual alias copies.
+            "smtpd_recipient_restrictions": ["check_recipient_access inline:{%s=REJECT}" % domains["autoreply_domain"]],
+        },
+        "services": [{
+            "service": AUTOREPLY_SERVICE, "type": "unix", "private": "-", "unpriv": "n", "chroot": "n",
+            # python3 -I: no environment variables, no user site directory, no current directory on sys.path.
+            "command": "pipe user=%s argv=/usr/bin/python3 -I %s ${sender} ${mailbox}" % (user, AUTOREPLY_PROGRAM),
+        }],
+        "fact": {
+            "autoreply_files": files,
+            "autoreply": {
+                "domain": domains["autoreply_domain"],
+                "user": user,
+                "program": AUTOREPLY_PROGRAM,
+                "config_file": AUTOREPLY_CONFIG,
+                "state_dir": AUTOREPLY_STATE,
+                "config": {
+                    "version": 1,
+                    "domain": domains["autoreply_domain"],
+                    "recipient_delimiter": values["vhosting_server__recipient_delimiter"],
+                    "state_dir": AUTOREPLY_STATE,
+                    "addresses": domains["autoreplies"],
+                },
+            },
+        },
+    }
+
+
+PART = Part("autoreply", "domains", build_part)

@@ -12,10 +12,11 @@ never leaves the control node: 32 random bytes in
 ``$ANSIBLE_HOME/vhosting-postfix/fingerprint.key`` (directory 0700, file
 0600), made on first use.
 
-Creation is atomic: the bytes go into a new file of the same directory
-(``O_CREAT|O_EXCL``, mode 0600), which is then hard-linked to the key's
-name; the link fails when another worker or run was first, and everyone
-reads the one file that won. A reader never sees a partly written key.
+Creation is atomic (``_atomic.write_atomic`` with ``replace=False``): the
+bytes go into a new file of the same directory (``O_CREAT|O_EXCL``, mode
+0600), which is then hard-linked to the key's name; the link fails when
+another worker or run was first, and everyone reads the one file that won.
+A reader never sees a partly written key.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -23,7 +24,8 @@ __metaclass__ = type
 
 import os
 import stat
-import tempfile
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._atomic import write_atomic
 
 KEY_BYTES = 32
 DIRECTORY = "vhosting-postfix"
@@ -66,19 +68,7 @@ def _read(path):
 
 def _create(path):
     """Write a new key to ``path`` unless one is there already (another worker may win: both read its key)."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % FILENAME, dir=directory)  # O_CREAT|O_EXCL, mode 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(os.urandom(KEY_BYTES))
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(tmp)
+    write_atomic(path, os.urandom(KEY_BYTES), mode=0o600, replace=False)
 
 
 def load_or_create(path):

@@ -55,12 +55,6 @@ RESERVED_FILES = ("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/postfi
                   "/etc/postfix/postfix-files", "/etc/aliases", "/etc/passwd", "/etc/group", "/etc/shadow",
                   "/etc/mailname", "/etc/hosts", "/etc/resolv.conf")
 
-# Every lookup table variable of the roles (one file each).
-TABLE_VARIABLES = ("vhosting_domains__alias_table", "vhosting_domains__mailbox_table",
-                   "vhosting_domains__transport_table", "vhosting_relay__recipient_table",
-                   "vhosting_relay__transport_table", "vhosting_relay__defer_table",
-                   "vhosting_dovecot__sender_login_table")
-
 _SPLIT = re.compile(r"[\s,]+")
 
 
@@ -130,20 +124,6 @@ def map_types(values, problems):
                             % (name, ", ".join(MAP_TYPES)))
 
 
-# Every path variable of the roles and what the collection does with it:
-#   tree:  a directory the collection creates and hands to a service user (mail tree, list spool);
-#   write: a file the collection writes (and may remove again);
-#   read:  a file the collection only names in a configuration (read by Postfix or Dovecot as root).
-PATH_VARIABLES = (
-    ("vhosting_domains__mailbox_base", "tree", "the vmail user gets it, mode 0750", "/var/mail/vhosts"),
-    ("vhosting_domains__lists_spool", "tree", "the list user gets it", "/var/spool/vhosting-postfix/lists"),
-    ("vhosting_dovecot__users_file", "write", "the Dovecot accounts", "/etc/dovecot/vhosting-users"),
-    ("vhosting_dovecot__selfsigned_cert_file", "write", "a self-signed certificate",
-     "/etc/vhosting-postfix/tls/selfsigned.crt"),
-    ("vhosting_dovecot__selfsigned_key_file", "write", "a private key", "/etc/vhosting-postfix/tls/selfsigned.key"),
-    ("vhosting_dovecot__tls_cert_file", "read", "", ""),
-    ("vhosting_dovecot__tls_key_file", "read", "", ""),
-)
 # Directories of /etc where the collection may write files of its own.
 ETC_WRITABLE = ("/etc/postfix", "/etc/dovecot", "/etc/vhosting-postfix")
 # Files in those directories that are Postfix's or Dovecot's own.
@@ -202,10 +182,15 @@ def path_problem(path, kind):
     return None
 
 
-def paths(values, problems):
-    """Every path variable is checked against system files and directories before anything is written."""
+def paths(values, problems, variables):
+    """Every path variable is checked against system files and directories before anything is written.
+
+    ``variables``: (variable, kind, what, example) of every part (``_parts.path_variables``), where kind is
+    tree (a directory the collection creates and hands to a service user), write (a file the collection writes
+    and may remove again) or read (a file the collection only names in a configuration).
+    """
     seen = {}
-    for name, kind, what, example in PATH_VARIABLES:
+    for name, kind, what, example in variables:
         path = values.get(name)
         if path is None or (kind == "read" and path == ""):
             continue
@@ -280,10 +265,11 @@ def local_domain(values, local_domains, alias_map, problems):
                 return
 
 
-def table_paths(values, problems):
-    """Each role's lookup table is a file of its own, never one of Postfix's or the system's."""
+def table_paths(values, problems, variables):
+    """Each role's lookup table is a file of its own, never one of Postfix's or the system's (``variables``:
+    the table variables of every part, ``_parts.table_variables``)."""
     seen = {}
-    for name in TABLE_VARIABLES:
+    for name in variables:
         path = values.get(name)
         if not isinstance(path, str):
             continue

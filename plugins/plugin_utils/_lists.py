@@ -24,6 +24,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _address
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part
 
 LIST_KEYS = ("owners", "subscribers", "subscribers_only", "moderated", "moderators", "closed")
 FLAGS = ("subscribers_only", "moderated", "closed")
@@ -194,3 +195,31 @@ def aliases_file_entries(lists, spool):
 def list_dir(spool, one):
     """The list's mlmmj directory: <spool>/<list address> (flat, as mlmmj-maintd -d expects)."""
     return "%s/%s" % (spool.rstrip("/"), one["address"])
+
+
+def build_part(ctx, problems):
+    """The lists part of the host model: mlmmj's lists, their /etc/aliases entries, the package."""
+    del problems  # the lists were validated with the domain model
+    values, domains = ctx["values"], ctx["domains"]
+    if domains is None:
+        return None
+    spool = values["vhosting_domains__lists_spool"]
+    lists = [dict((k, one[k]) for k in ("address", "owners", "subscribers", "moderators", "subscribers_only",
+                                        "moderated", "closed", "delimiter", "headers")) for one in domains["lists"]]
+    for one, model in zip(lists, domains["lists"]):
+        one["dir"] = list_dir(spool, model)
+    return {
+        "packages": ["mlmmj"] if lists else [],
+        "fact": {
+            "lists": lists,
+            "lists_spool": spool,
+            # local(8) runs the commands of a root-owned /etc/aliases as default_privs: mlmmj's files are that user's.
+            "lists_user": (values["vhosting_server__parameters"] or {}).get("default_privs") or "nobody",
+            "aliases_entries": aliases_file_entries(domains["lists"], spool),
+            "aliases_type": values["vhosting_server__default_database_type"],
+        },
+    }
+
+
+PART = Part("lists", "domains", build_part, path_variables=(
+    ("vhosting_domains__lists_spool", "tree", "the list user gets it", "/var/spool/vhosting-postfix/lists"),))

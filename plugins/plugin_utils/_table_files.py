@@ -20,8 +20,9 @@ __metaclass__ = type
 
 import os
 import shutil
-import tempfile
 import time
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._atomic import write_atomic
 
 # Model directories of other fingerprints older than this are removed.
 KEEP_SECONDS = 86400
@@ -61,14 +62,7 @@ def write(base, fingerprint, tables, now=None):
                     continue
         except (IOError, OSError):
             pass
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % name, dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomic(path, text.encode("utf-8", "surrogateescape"), mode=0o600)
     _expire(base, fingerprint, time.time() if now is None else now)
     return paths
 

@@ -3,8 +3,11 @@ import os
 
 import yaml
 
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._parts import ROLES as _REGISTERED
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-ROLES = ("server", "domains", "relay", "dovecot")
+# The roles that write a part of the mail host (the registry's, see _parts.ROLES).
+ROLES = tuple(name for name, _prefix, key, _label in _REGISTERED if key)
 
 
 def role_values(**overrides):

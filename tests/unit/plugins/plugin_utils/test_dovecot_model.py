@@ -83,7 +83,7 @@ def test_an_unknown_store_is_refused():
 def test_dovecot_domains_get_a_transport_entry_first_in_transport_maps():
     model = host_model(values(vhosting_relay__transport={"elsewhere.test": "smtp:[mx.elsewhere.test]"}), store())
     part = model["domains_role"]
-    assert part["transport_map"] == {"store.test": "lmtp:unix:private/dovecot-lmtp"}
+    assert model["maps"]["transport_map"] == {"store.test": "lmtp:unix:private/dovecot-lmtp"}
     assert part["tables"]["/etc/postfix/vhosting_transport"] == "transport_map"
     assert part["parameters"]["transport_maps"] == ["lmdb:/etc/postfix/vhosting_transport", "lmdb:/etc/postfix/transport"]
     # One owner for transport_maps: the domains role, while it has entries.
@@ -95,8 +95,9 @@ def test_without_dovecot_domains_the_relay_role_keeps_transport_maps():
     model = host_model(values(vhosting_relay__transport={"elsewhere.test": "smtp:[mx.elsewhere.test]"}),
                        {"vhosting_domain__virt": {"domain": "virt.test", "class": "mailbox", "mailboxes": ["carol"]}})
     assert "transport_maps" not in model["domains_role"]["parameters"]
-    assert model["relay"]["parameters"]["transport_maps"] == "lmdb:/etc/postfix/transport"
-    assert model["dovecot"] == {"enabled": False, "parameters": {}, "services": [], "tables": {}, "users": []}
+    assert model["relay"]["parameters"]["transport_maps"] == ["lmdb:/etc/postfix/transport"]
+    assert model["dovecot"] == {"enabled": False, "parameters": {}, "services": [], "tables": {}, "users": [],
+                                "packages": []}
     # The index of the transport table an earlier store left is stale.
     assert "/etc/postfix/vhosting_transport.lmdb" in model["stale_index_files"]["domains"]
     assert "/etc/postfix/vhosting_sender_logins.lmdb" in model["stale_index_files"]["dovecot"]

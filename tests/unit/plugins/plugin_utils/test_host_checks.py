@@ -169,7 +169,7 @@ def test_lookalike_variable_names_are_named_with_the_odd_letters():
 
 
 def test_long_domain_lists_become_tables_and_short_ones_stay_inline():
-    from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import DOMAIN_LIST_LIMIT  # noqa
+    from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import DOMAIN_LIST_LIMIT  # noqa
 
     def definitions(count):
         return dict(("vhosting_domain__d%d" % i, {"domain": "d%d.test" % i, "class": "mailbox", "mailboxes": ["a"]})
@@ -181,15 +181,15 @@ def test_long_domain_lists_become_tables_and_short_ones_stay_inline():
     part = long_["domains_role"]
     assert part["parameters"]["virtual_mailbox_domains"] == "lmdb:/etc/postfix/vhosting_virtual_mailbox_domains"
     assert part["tables"]["/etc/postfix/vhosting_virtual_mailbox_domains"] == "virtual_mailbox_domains_map"
-    assert len(part["virtual_mailbox_domains_map"]) == DOMAIN_LIST_LIMIT + 1
-    assert part["virtual_mailbox_domains_map"]["d7.test"] == "OK"
+    assert len(long_["maps"]["virtual_mailbox_domains_map"]) == DOMAIN_LIST_LIMIT + 1
+    assert long_["maps"]["virtual_mailbox_domains_map"]["d7.test"] == "OK"
     # Below the limit again: the table's index files are stale.
     assert "/etc/postfix/vhosting_virtual_mailbox_domains.lmdb" in short["stale_index_files"]["domains"]
     assert "/etc/postfix/vhosting_virtual_mailbox_domains.lmdb" not in long_["stale_index_files"]["domains"]
 
 
 def test_a_long_relay_domains_list_becomes_a_table():
-    from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import DOMAIN_LIST_LIMIT  # noqa
+    from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import DOMAIN_LIST_LIMIT  # noqa
 
     backup = [{"domain": "p%d.example" % i, "primary": "mx.partner.example", "recipients": ["info"]}
               for i in range(DOMAIN_LIST_LIMIT + 1)]

@@ -8,9 +8,9 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model impor
     ModelError,
     check_variable_names,
     host_model,
-    relay_parameters,
-    stale_index_files,
 )
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._parts import stale_indexes as stale_index_files
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay_part import relay_parameters
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import local_names_from_results, relay_recipients
 from role_values import ROLES
 from role_values import role_values as values
@@ -78,7 +78,7 @@ def test_an_unknown_vhosting_variable_of_no_role_is_refused():
 def test_the_server_delimiter_is_the_one_the_domain_model_uses():
     # bob-news@ resolves to bob@ only with "-" as delimiter: one value per host, everywhere.
     model = host_model(values(vhosting_server__recipient_delimiter="-"), BOX)
-    assert model["domains"]["virtual_alias_map"]["news@box.test"] == ["bob-news@box.test"]
+    assert model["maps"]["virtual_alias_map"]["news@box.test"] == ["bob-news@box.test"]
     assert model["server"]["parameters"]["recipient_delimiter"] == "-"
     problems = problems_of(values(vhosting_server__recipient_delimiter="+"), BOX)
     assert problems == ["vhosting_domain__box (domain box.test), alias news@box.test: target bob-news@box.test is not "
@@ -146,7 +146,9 @@ def test_packages_follow_every_table_type_in_use():
 def test_a_type_switch_makes_the_old_index_files_stale():
     model = host_model(values(vhosting_server__default_database_type="hash", vhosting_domains__table_type="hash",
                               vhosting_relay__table_type="hash"), BOX_OK)
-    assert model["stale_index_files"]["server"] == ["/etc/aliases.cdb", "/etc/aliases.lmdb"]
+    # Every other index type of postmap, dbm's .dir/.pag included (the lookup_table module's own rule).
+    assert model["stale_index_files"]["server"] == ["/etc/aliases.cdb", "/etc/aliases.dir", "/etc/aliases.lmdb",
+                                                    "/etc/aliases.pag"]
     domains = model["stale_index_files"]["domains"]
     assert "/etc/postfix/virtual.lmdb" in domains and "/etc/postfix/vmailbox.cdb" in domains
     assert "/etc/postfix/virtual.db" not in domains
@@ -155,8 +157,9 @@ def test_a_type_switch_makes_the_old_index_files_stale():
 
 
 def test_stale_index_files_of_an_unused_table_include_every_type():
-    assert stale_index_files({"/t": None}) == ["/t.cdb", "/t.db", "/t.lmdb"]
-    assert stale_index_files({"/t": "cdb"}) == ["/t.db", "/t.lmdb"]
+    assert stale_index_files({"/t": None}) == ["/t.cdb", "/t.db", "/t.dir", "/t.lmdb", "/t.pag"]
+    assert stale_index_files({"/t": "cdb"}) == ["/t.db", "/t.dir", "/t.lmdb", "/t.pag"]
+    assert stale_index_files({"/t": "hash"}) == ["/t.cdb", "/t.dir", "/t.lmdb", "/t.pag"]
 
 
 # ---------------------------------------------------------------- relay
@@ -231,4 +234,4 @@ def test_the_fact_leaves_out_what_only_the_build_needs():
     domains = host_model(values(), BOX_OK)["domains"]
     assert "mailboxes" not in domains and "recipients" not in domains
     assert domains["counts"] == {"domains": 1, "mailboxes": 1}
-    assert domains["virtual_mailbox_map"] == {"bob@box.test": "box.test/bob/"}
+    assert "virtual_mailbox_map" not in domains

@@ -203,16 +203,17 @@ def test_lists_run_as_postfixs_default_privs():
 
 
 def test_a_host_without_lists_or_autoreplies_gets_neither():
-    part = host_model(values(), box())["domains_role"]
+    model = host_model(values(), box())
+    part = model["domains_role"]
     assert part["lists"] == [] and part["aliases_entries"] == {} and part["packages"] == []
-    assert part["services"] == [] and part["autoreply"] is None and part["transport_map"] == {}
+    assert part["services"] == [] and part["autoreply"] is None and model["maps"]["transport_map"] == {}
     assert "smtpd_recipient_restrictions" not in part["parameters"]
 
 
 def test_the_domains_role_writes_the_autoreply_transport_service_and_refusal():
     model = host_model(values(), box(AWAY))
     part = model["domains_role"]
-    assert part["transport_map"] == {"autoreply.example.test": "vhosting_autoreply:"}
+    assert model["maps"]["transport_map"] == {"autoreply.example.test": "vhosting_autoreply:"}
     assert part["parameters"]["transport_maps"] == ["lmdb:/etc/postfix/vhosting_transport"]
     assert part["parameters"]["vhosting_autoreply_destination_recipient_limit"] == 1
     assert part["parameters"]["smtpd_recipient_restrictions"] == [
@@ -244,5 +245,5 @@ def test_smtpd_recipient_restrictions_in_server_parameters_conflict_with_an_auto
 
 
 def test_autoreply_domain_variable_reaches_the_model():
-    part = host_model(values(vhosting_domains__autoreply_domain="away.example.test"), box(AWAY))["domains_role"]
-    assert part["transport_map"] == {"away.example.test": "vhosting_autoreply:"}
+    model = host_model(values(vhosting_domains__autoreply_domain="away.example.test"), box(AWAY))
+    assert model["maps"]["transport_map"] == {"away.example.test": "vhosting_autoreply:"}

@@ -4,8 +4,8 @@ import pytest
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import (
     ModelError,
     host_model,
-    relay_parameters,
 )
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay_part import relay_parameters
 from role_values import role_values as values
 
 DEFER = "check_recipient_access lmdb:/etc/postfix/vhosting_relay_defer"

@@ -7,7 +7,7 @@ import pytest
 
 from role_values import role_values
 
-from ansible_collections.vhosting.postfix.plugins.plugin_utils import _host_checks, _lists
+from ansible_collections.vhosting.postfix.plugins.plugin_utils import _lists, _parts
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import DomainModelError, domain_model
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import ModelError, host_model
 
@@ -98,7 +98,7 @@ def test_ordinary_paths_pass(name, value):
 
 def test_every_path_variable_of_the_roles_is_in_the_registry():
     values = role_values()
-    registered = set(name for name, _k, _w, _e in _host_checks.PATH_VARIABLES) | set(_host_checks.TABLE_VARIABLES)
+    registered = set(name for name, _k, _w, _e in _parts.path_variables()) | set(_parts.table_variables())
     pathlike = set(n for n in values if re.search(r"(_file|_base|_spool|_table)$", n))
     assert pathlike <= registered, pathlike - registered
 

@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hosted domains' part of the host model: virtual alias, virtual mailbox and transport tables, and the
+network part that moves them into a database (controller side, pure; see _part)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._autoreply_model import AUTOREPLY_SERVICE
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import (
+    Part,
+    directory,
+    domain_list,
+    domain_list_table,
+    table_type,
+)
+
+TABLE_VARIABLES = ("vhosting_domains__alias_table", "vhosting_domains__mailbox_table",
+                   "vhosting_domains__transport_table")
+DOMAIN_LISTS = ("virtual_alias_domains", "virtual_mailbox_domains")
+PATH_VARIABLES = (
+    ("vhosting_domains__mailbox_base", "tree", "the vmail user gets it, mode 0750", "/var/mail/vhosts"),
+)
+
+
+def build(ctx, problems):
+    """Tables and main.cf parameters of the virtual domains (none when no virtual domain is hosted)."""
+    values, domains = ctx["values"], ctx["domains"]
+    kind = table_type(values, "vhosting_domains__table_type", problems)
+    alias_table, mailbox_table, transport_table = [values[name] for name in TABLE_VARIABLES]
+    paths = [alias_table, mailbox_table, transport_table]
+    if len(set(paths)) < len(paths):
+        problems.append("vhosting_domains__alias_table, vhosting_domains__mailbox_table and "
+                        "vhosting_domains__transport_table must be three files, got %s" % ", ".join(paths))
+    if domains is None:
+        return None
+    virtual = bool(domains["alias_domains"] or domains["mailbox_domains"])
+    # The domains whose mail another delivery agent than virtual(8) takes:
+    # one transport entry per domain keeps a host with both kinds correct.
+    transport = dict((domain, values["vhosting_dovecot__lmtp_transport"]) for domain in domains["dovecot_domains"])
+    if domains["autoreplies"]:
+        transport[domains["autoreply_domain"]] = AUTOREPLY_SERVICE + ":"
+    tables, parameters = {}, {}
+    maps = {"virtual_alias_map": domains["virtual_alias_map"], "virtual_mailbox_map": domains["virtual_mailbox_map"],
+            "transport_map": dict(sorted(transport.items()))}
+    if virtual:
+        tables = {alias_table: "virtual_alias_map", mailbox_table: "virtual_mailbox_map"}
+        for parameter, names in (("virtual_alias_domains", domains["alias_domains"]),
+                                 ("virtual_mailbox_domains", domains["mailbox_domains"])):
+            domain_list(parameter, names, kind, directory(alias_table), parameters, tables, maps)
+        parameters.update({
+            "virtual_alias_maps": "%s:%s" % (kind, alias_table),
+            "virtual_mailbox_base": domains["mailbox_base"],
+            "virtual_mailbox_maps": "%s:%s" % (kind, mailbox_table),
+            "virtual_minimum_uid": domains["minimum_uid"],
+            "virtual_uid_maps": "static:%d" % domains["vmail_uid"],
+            "virtual_gid_maps": "static:%d" % domains["vmail_gid"],
+        })
+    if transport:
+        tables[transport_table] = "transport_map"
+        parameters["transport_maps"] = ["%s:%s" % (kind, transport_table)]
+    every = paths + [domain_list_table(directory(alias_table), p) for p in DOMAIN_LISTS]
+    return {
+        "parameters": parameters,
+        "tables": tables,
+        "table_type": kind,
+        "table_paths": dict((path, kind if path in tables else None) for path in every),
+        "maps": maps,
+        "fact": {
+            "virtual": virtual,
+            # What the mailboxes module needs of each mailbox.
+            "mailboxes": [{"path": box["path"], "maildir": box["maildir"]} for box in domains["mailboxes"]],
+        },
+    }
+
+
+PART = Part("domains", "domains", build, path_variables=PATH_VARIABLES, table_variables=TABLE_VARIABLES)
+
+
+def build_network(ctx, problems):
+    """The domains role's tables in a database (vhosting_domains__backend); the files stay as the parity gate's
+    reference and the way back. ``rewrite`` turns each file table of main.cf into its database table."""
+    values = ctx["values"]
+    connection = _network_tables.check_database(values["vhosting_domains__backend"],
+                                                values["vhosting_domains__database"], problems)
+    network_directory = directory(values["vhosting_domains__alias_table"]).rstrip("/") + "/vhosting-db"
+    domains = ctx["built"].get("domains")
+    if domains is None:
+        return None
+    network, rewrite = None, {}
+    if connection and domains["tables"]:
+        network = _network_tables.network_part(values["vhosting_domains__backend"], connection, network_directory,
+                                               domains["tables"], {}, domains["table_type"])
+        rewrite = dict((entry["file"], entry["database"]) for entry in network["tables"])
+    return {
+        "rewrite": rewrite,
+        "postfix_packages": list(_network_tables.PACKAGES[network["backend"]]) if network else [],
+        "fact": {
+            "network": network,
+            "stale_cf_files": network["stale_cf_files"] if network else _network_tables.stale_cf_files(
+                network_directory),
+            # Removed (with the files) when no table is in a database any more.
+            "network_directory": network_directory,
+        },
+    }
+
+
+NETWORK_PART = Part("network", "domains", build_network)

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The relay part of the host model: backup MX, transit relaying, smarthost (controller side, pure; see _part).
+
+The relay model itself (which domains, which recipients, the transport) is
+``_relay``; this part turns it into the relay role's main.cf parameters and
+tables.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import (
+    Part,
+    directory,
+    domain_list,
+    domain_list_table,
+    table_type,
+)
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import (
+    RelayError,
+    check_relayhost,
+    check_restrictions,
+    queue_parameters,
+    relay_model,
+)
+
+TABLE_VARIABLES = ("vhosting_relay__recipient_table", "vhosting_relay__transport_table",
+                   "vhosting_relay__defer_table")
+
+
+def relay_parameters(model, values, relayhost, sasl, recipient_checks, queue):
+    """The main.cf parameters of the relay role (backup MX, transport, smarthost, restrictions)."""
+    kind = values["vhosting_relay__table_type"]
+    is_backup = bool(model["relay_domains"])
+    manage = values["vhosting_relay__manage_restrictions"]
+    restrictions = manage == "always" or (
+        manage == "auto" and (is_backup or bool(model["transport_map"]) or bool(relayhost) or bool(sasl)))
+    parameters = {}
+    if is_backup:
+        parameters["relay_domains"] = model["relay_domains"]
+        parameters["relay_recipient_maps"] = "%s:%s" % (kind, values["vhosting_relay__recipient_table"])
+        parameters.update(queue)
+    if model["transport_map"]:
+        parameters["transport_maps"] = "%s:%s" % (kind, values["vhosting_relay__transport_table"])
+    if relayhost:
+        parameters["relayhost"] = relayhost
+    if restrictions:
+        base = ["permit_mynetworks"] + list(sasl) + ["reject_unauth_destination"]
+        parameters["smtpd_relay_restrictions"] = base
+        # Backup for canonical domains: the defer table answers 450 for those of a
+        # primary whose local names could not be read. After reject_unauth_destination,
+        # so that it can only refuse.
+        defer = []
+        if any(info.get("canonical") for info in (model.get("domains") or {}).values()):
+            defer = ["check_recipient_access %s:%s" % (kind, values["vhosting_relay__defer_table"])]
+        parameters["smtpd_recipient_restrictions"] = base + defer + list(recipient_checks)
+    return parameters
+
+
+def build(ctx, problems):
+    """What the relay role writes: the backup MX tables, the transport table and its main.cf parameters."""
+    values, primaries = ctx["values"], ctx["primaries"]
+    table_type(values, "vhosting_relay__table_type", problems)
+    checked = {}
+    for key, func in (("relayhost", lambda: check_relayhost(values["vhosting_relay__relayhost"])),
+                      ("sasl", lambda: check_restrictions(values["vhosting_relay__sasl_restrictions"],
+                                                          "vhosting_relay__sasl_restrictions")),
+                      ("recipient", lambda: check_restrictions(values["vhosting_relay__recipient_restrictions"],
+                                                               "vhosting_relay__recipient_restrictions")),
+                      ("queue", lambda: queue_parameters(dict(
+                          (name, values["vhosting_relay__" + name]) for name in (
+                              "maximal_queue_lifetime", "bounce_queue_lifetime", "minimal_backoff_time",
+                              "maximal_backoff_time", "queue_run_delay"))))):
+        try:
+            checked[key] = func()
+        except RelayError as exc:
+            problems.append(str(exc))
+    try:
+        model = relay_model(primaries, explicit=values["vhosting_relay__backup_domains"],
+                            transport=values["vhosting_relay__transport"], local_domains=ctx["local_domains"],
+                            transport_name=values["vhosting_relay__transport_name"])
+    except RelayError as exc:
+        problems.append(str(exc))
+        return None
+    if len(checked) < 4:
+        return None
+    parameters = relay_parameters(model, values, checked["relayhost"], checked["sasl"], checked["recipient"],
+                                  checked["queue"])
+    tables = {}
+    if "relay_recipient_maps" in parameters:
+        tables[values["vhosting_relay__recipient_table"]] = "relay_recipients"
+    if "relay_domains" in parameters:
+        domain_list("relay_domains", parameters["relay_domains"], values["vhosting_relay__table_type"],
+                    directory(values["vhosting_relay__recipient_table"]), parameters, tables, model)
+    if "transport_maps" in parameters:
+        tables[values["vhosting_relay__transport_table"]] = "transport_map"
+    # Canonical domains of the primaries: their recipients are the primary's
+    # UNIX accounts and /etc/aliases names, read from the primary at run time;
+    # the defer table (named in smtpd_recipient_restrictions by relay_parameters)
+    # holds those of the primaries that could not be read.
+    canonical = {}
+    for primary in primaries:
+        for domain, info in model["domains"].items():
+            if info.get("canonical") and info["source"] == "host %s" % primary["host"]:
+                canonical.setdefault(primary["host"], []).append(domain)
+    if canonical and "smtpd_recipient_restrictions" in parameters:
+        tables[values["vhosting_relay__defer_table"]] = "relay_defer"
+    kind = values["vhosting_relay__table_type"]
+    every = [values[name] for name in TABLE_VARIABLES] + [
+        domain_list_table(directory(values["vhosting_relay__recipient_table"]), "relay_domains")]
+    return {
+        "parameters": parameters,
+        "tables": tables,
+        "table_type": kind,
+        "table_paths": dict((path, kind if path in tables else None) for path in every),
+        "fact": {"model": model, "canonical": canonical},
+    }
+
+
+PART = Part("relay", "relay", build, table_variables=TABLE_VARIABLES)

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The server part of the host model: Postfix's base main.cf (controller side, pure; see _part)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, normalise_networks
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part, table_type
+
+ALIASES = "/etc/aliases"
+
+
+def build(ctx, problems):
+    """Base main.cf parameters; canonical domains join mydestination; vhosting_server__parameters over them."""
+    values, domains = ctx["values"], ctx["domains"]
+    try:
+        mynetworks = normalise_networks(values["vhosting_server__mynetworks"], "vhosting_server__mynetworks",
+                                        allow_wide=bool(values["vhosting_server__mynetworks_allow_wide"]))
+    except NetworkError as exc:
+        problems.append(str(exc))
+        mynetworks = []
+    default_type = table_type(values, "vhosting_server__default_database_type", problems)
+    canonical = domains["canonical_domains"] if domains else []
+    mydestination = list(values["vhosting_server__mydestination"])
+    mydestination += [d for d in canonical if d not in mydestination]
+    parameters = {
+        "myhostname": values["vhosting_server__myhostname"],
+        "mydomain": values["vhosting_server__mydomain"],
+        "myorigin": values["vhosting_server__myorigin"],
+        "mydestination": mydestination,
+        "inet_interfaces": values["vhosting_server__inet_interfaces"],
+        "inet_protocols": values["vhosting_server__inet_protocols"],
+        "mynetworks": mynetworks,
+        "default_database_type": default_type,
+        "alias_maps": "%s:%s" % (default_type, ALIASES),
+        "alias_database": "%s:%s" % (default_type, ALIASES),
+        "recipient_delimiter": values["vhosting_server__recipient_delimiter"],
+    }
+    return {
+        "parameters": parameters,
+        "overrides": dict(values["vhosting_server__parameters"] or {}),
+        "table_paths": {ALIASES: default_type},
+        "packages": ["postfix"],
+        "fact": {"mynetworks": mynetworks},
+    }
+
+
+PART = Part("server", "server", build)
