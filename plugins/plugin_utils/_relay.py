@@ -29,6 +29,7 @@ import base64
 import re
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import is_hostname
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay_policy import ALWAYS_OPEN
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import (
     DomainModelError,
     domain_model,
@@ -60,8 +61,6 @@ QUEUE_PARAMETERS = (
 # compatibility; they are no recipients (Postfix refuses them).
 ALIAS_DB_INTERNAL_KEYS = frozenset(("@", "YP_LAST_MODIFIED", "YP_MASTER_NAME"))
 
-# Restrictions that would turn smtpd_relay_restrictions into an open relay.
-_OPEN_RELAY = ("permit", "permit_auth_destination_or_anything", "permit_mx_backup")
 
 
 def _is_ip(text):
@@ -386,7 +385,9 @@ def check_restrictions(values, where):
         if not isinstance(value, str) or not value.strip() or re.search(r"[,\n]", value):
             raise RelayError("%s: %r is not one restriction (a non-empty string without commas)" % (where, value))
         text = " ".join(value.split())
-        if text.split(" ", 1)[0].lower() in _OPEN_RELAY:
+        # Named here, with the variable; the rest of the relay policy (elements that need the site's opt-in,
+        # tables) is judged on the whole main.cf by _relay_policy.
+        if text.split(" ", 1)[0].lower() in ALWAYS_OPEN:
             raise RelayError("%s: %r before reject_unauth_destination would make this host an open relay"
                              % (where, value))
         result.append(text)
