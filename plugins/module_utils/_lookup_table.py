@@ -617,3 +617,67 @@ def validate_alias_keys(items):
     for key, _value, _state in items:
         if ":" in key or key.startswith('"'):
             raise LookupTableError("alias name %r must not contain ':' or start with a quote" % key)
+
+
+# ------------------------------------------------------ planning a run
+
+def plan_source(before_text, lines, items, table_type, exclusive, aliases, index_stale, indexed):
+    """Compare a table's source text with the request: the new text and what changes.
+
+    ``before_text`` is the source's text (None: there is none yet). The
+    request is either ``lines``, canonical ``key<TAB>value`` lines (the fast
+    path of a clean postmap-format file; ``items`` is then None), or the
+    validated ``items`` [(key, value, state)]. An ordinary table is rendered
+    whole (``exclusive``) or merged with the current entries, and may be
+    updated in place (``postmap -i/-d``). An aliases(5) file (``aliases``) is
+    rendered whole when ``exclusive``, else edited in place (every other line
+    kept), never updated incrementally, and an edit of a missing file that
+    leaves it empty does not create it. ``index_stale`` is called (at most
+    once, only for an existing source) to ask whether the index files are
+    missing or older than the source; ``indexed`` says whether the type has
+    index files at all.
+
+    Returns a dict: ``before_text``, ``after_text``, ``first_line`` (of the
+    first entry), ``lines`` (the new entries), ``current`` (the existing
+    entries; ``lines`` when the text is unchanged), ``added``/``removed``/
+    ``modified`` (keys), ``upserts`` (lines for ``postmap -i``),
+    ``content_changed``, ``stale`` (same text, stale index: rebuild it),
+    ``incremental``, ``aliases``, and the module's ``entries`` (count),
+    ``rebuilt`` and ``changed``.
+    """
+    current = None
+    if aliases:
+        if items is None:
+            items = [tuple(line.split("\t", 1)) + ("present",) for line in lines]
+        current = alias_source_lines(before_text)
+        if exclusive:
+            after_text, first_line = render_aliases(plan([], items, table_type, True)[0])
+        else:
+            after_text, first_line = edit_aliases(before_text, items), 1
+        lines = alias_source_lines(after_text)
+        entries = len(alias_entries(after_text))
+        content_changed = after_text != (before_text or "")
+    else:
+        if lines is None:
+            current = source_lines(before_text, table_type)
+            lines = pairs_to_lines(plan(lines_to_pairs(current), items, table_type, exclusive)[0])
+        after_text, first_line = render_lines(lines, table_type)
+        entries = len(lines)
+        content_changed = after_text != before_text
+    if content_changed:
+        if current is None:
+            current = source_lines(before_text, table_type)
+        added, removed, modified, upserts = diff_lines(current, lines, table_type)
+        if aliases:
+            upserts = []
+    else:
+        # Same text, same entries: the current file need not be parsed at all.
+        current = lines
+        added, removed, modified, upserts = [], [], [], []
+    stale = bool(not content_changed and before_text is not None and index_stale())
+    incremental = bool(content_changed and not aliases and before_text is not None and not index_stale()
+                       and use_incremental(table_type, len(lines), len(added) + len(removed) + len(modified)))
+    return dict(before_text=before_text, after_text=after_text, first_line=first_line, lines=lines, current=current,
+                added=added, removed=removed, modified=modified, upserts=upserts, content_changed=content_changed,
+                stale=stale, incremental=incremental, aliases=aliases, entries=entries,
+                rebuilt=bool(indexed) and (content_changed or stale), changed=content_changed or stale)

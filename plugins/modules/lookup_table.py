@@ -319,33 +319,24 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
     LookupTableError,
     canonical_lines,
     detect_format,
-    diff_lines,
     diff_text_lines,
     index_files,
     is_ordered,
     lines_to_pairs,
     normalise_entries,
-    pairs_to_lines,
     parse_data,
-    plan,
-    alias_entries,
-    alias_source_lines,
-    edit_aliases,
+    plan_source,
     fold,
-    render_aliases,
-    render_lines,
-    source_lines,
     summarise_lines,
-    use_incremental,
     validate,
     validate_alias_keys,
 )
-from ansible_collections.vhosting.postfix.plugins.module_utils._table_owner import (
-    check_owner,
-    default_state_file,
-    parse_state,
-    plan_ownership,
-    render_state,
+from ansible_collections.vhosting.postfix.plugins.module_utils._owner_state import (
+    check_table_owner,
+    parse_table_state,
+    plan_table_ownership,
+    render_table_state,
+    table_state_file,
 )
 
 # postmap creates the index files under this umask: nobody but the owner can
@@ -731,12 +722,12 @@ def _probe(module, params, table_type, result):
 def _ownership(module, params, items, table_type, result):
     """With managed_by: the state file, its new text, and the stale keys (in result); None without it."""
     try:
-        owner = check_owner(params["managed_by"], params["exclusive"])
+        owner = check_table_owner(params["managed_by"], params["exclusive"])
     except LookupTableError as exc:
         module.fail_json(msg="%s: %s" % (params["path"], to_native(exc)), **result)
     if owner is None:
         return None
-    state_file = params["state_file"] or default_state_file(params["path"])
+    state_file = params["state_file"] or table_state_file(params["path"])
     try:
         with open(state_file, "r", encoding="utf-8") as handle:
             text = handle.read()
@@ -745,12 +736,12 @@ def _ownership(module, params, items, table_type, result):
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot read the state file %s: %s. Nothing was changed" % (state_file, exc), **result)
     try:
-        owners = parse_state(text, params["path"], state_file)
+        owners = parse_table_state(text, params["path"], state_file)
     except LookupTableError as exc:
         module.fail_json(msg=to_native(exc), **result)
-    stale, after = plan_ownership(owners, owner, items, lambda key: fold(key, table_type))
+    stale, after = plan_table_ownership(owners, owner, items, lambda key: fold(key, table_type))
     result["stale_removed"] = stale
-    new_text = render_state(params["path"], after)
+    new_text = render_table_state(params["path"], after)
     if text is None and not after:
         new_text = None  # nothing to record: no state file for an owner that never set anything
     return {"path": state_file, "text": text, "new_text": new_text}
@@ -802,65 +793,14 @@ def _read_request(module, params, table_type, result):
 
 def _plan(table, params, lines, items, result):
     """Compare the table on the host with the request; fills the counts of ``result``."""
-    table_type = table.type
     before_text = table.read()
-    if table.aliases:
-        return _plan_aliases(table, params, lines, items, before_text, result)
-    current = None
-    if lines is None:
-        current = source_lines(before_text, table_type)
-        desired_pairs = plan(lines_to_pairs(current), items, table_type, params["exclusive"])[0]
-        lines = pairs_to_lines(desired_pairs)
-        del items, desired_pairs
-    after_text, first_line = render_lines(lines, table_type)
-    content_changed = after_text != before_text
-    if content_changed:
-        if current is None:
-            current = source_lines(before_text, table_type)
-        added, removed, modified, upserts = diff_lines(current, lines, table_type)
-    else:
-        # Same text, same entries: the current file need not be parsed at all.
-        current = lines
-        added, removed, modified, upserts = [], [], [], []
-    stale = (not content_changed) and table.index_stale()
-    result.update(entries=len(lines), added=len(added), removed=len(removed), modified=len(modified))
-    incremental = (content_changed and before_text is not None and not table.index_stale()
-                   and use_incremental(table_type, len(lines), len(added) + len(removed) + len(modified)))
-    result["rebuilt"] = bool(table.suffixes) and (content_changed or stale)
-    result["incremental"] = bool(incremental)
-    result["changed"] = content_changed or stale
-    return dict(before_text=before_text, after_text=after_text, first_line=first_line, lines=lines, current=current,
-                added=added, removed=removed, modified=modified, upserts=upserts, content_changed=content_changed,
-                stale=stale, incremental=incremental,
-                source_stat=os.stat(table.path) if before_text is not None else None)
-
-
-def _plan_aliases(table, params, lines, items, before_text, result):
-    """_plan for an aliases(5) file: rendered whole when exclusive, else edited in place."""
-    if items is None:
-        items = [tuple(line.split("\t", 1)) + ("present",) for line in lines]
-    current = alias_source_lines(before_text)
-    if params["exclusive"]:
-        desired = plan([], items, table.type, True)[0]
-        after_text, first_line = render_aliases(desired)
-    else:
-        after_text, first_line = edit_aliases(before_text, items), 1
-    lines = alias_source_lines(after_text)
-    content_changed = after_text != (before_text or "")
-    if content_changed:
-        added, removed, modified, _upserts = diff_lines(current, lines, table.type)
-    else:
-        added, removed, modified = [], [], []
-    stale = (not content_changed) and before_text is not None and table.index_stale()
-    result.update(entries=len(alias_entries(after_text)), added=len(added), removed=len(removed),
-                  modified=len(modified))
-    result["rebuilt"] = bool(table.suffixes) and (content_changed or bool(stale))
-    result["incremental"] = False
-    result["changed"] = content_changed or bool(stale)
-    return dict(before_text=before_text, after_text=after_text, first_line=first_line, lines=lines, current=current,
-                added=added, removed=removed, modified=modified, upserts=[], content_changed=content_changed,
-                stale=stale, incremental=False, aliases=True,
-                source_stat=os.stat(table.path) if before_text is not None else None)
+    work = plan_source(before_text, lines, items, table.type, params["exclusive"], aliases=table.aliases,
+                       index_stale=table.index_stale, indexed=bool(table.suffixes))
+    result.update(entries=work["entries"], added=len(work["added"]), removed=len(work["removed"]),
+                  modified=len(work["modified"]), rebuilt=work["rebuilt"], incremental=work["incremental"],
+                  changed=work["changed"])
+    work["source_stat"] = os.stat(table.path) if before_text is not None else None
+    return work
 
 
 def _content_diffs(path, table_type, work, hide):

@@ -393,7 +393,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._postconf import 
     unknown_names,
     validate_request,
 )
-from ansible_collections.vhosting.postfix.plugins.module_utils._postconf_state import (
+from ansible_collections.vhosting.postfix.plugins.module_utils._owner_state import (
     PENDING_FILE,
     default_state_file,
     empty_state,

@@ -12,12 +12,12 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
     render_aliases,
     validate_alias_keys,
 )
-from ansible_collections.vhosting.postfix.plugins.module_utils._table_owner import (
-    check_owner,
-    default_state_file,
-    parse_state,
-    plan_ownership,
-    render_state,
+from ansible_collections.vhosting.postfix.plugins.module_utils._owner_state import (
+    check_table_owner,
+    parse_table_state,
+    plan_table_ownership,
+    render_table_state,
+    table_state_file,
 )
 
 DEBIAN = """# See man 5 aliases for format
@@ -85,20 +85,20 @@ def test_alias_names_with_a_colon_or_a_quote_are_refused(key):
 # ------------------------------------------------------------------ owner
 
 def test_owner_needs_a_non_exclusive_table_and_a_plain_name():
-    assert check_owner(None, True) is None
-    assert check_owner("lists", False) == "lists"
+    assert check_table_owner(None, True) is None
+    assert check_table_owner("lists", False) == "lists"
     with pytest.raises(LookupTableError, match="managed_by needs exclusive: false"):
-        check_owner("lists", True)
+        check_table_owner("lists", True)
     with pytest.raises(LookupTableError, match="is invalid"):
-        check_owner("no/slash", False)
+        check_table_owner("no/slash", False)
 
 
 def test_state_file_path_and_round_trip():
-    assert default_state_file("/etc/aliases") == "/var/lib/vhosting-postfix/lookup_table/etc_aliases.json"
-    text = render_state("/etc/aliases", {"lists": ["b", "a"], "empty": []})
+    assert table_state_file("/etc/aliases") == "/var/lib/vhosting-postfix/lookup_table/etc_aliases.json"
+    text = render_table_state("/etc/aliases", {"lists": ["b", "a"], "empty": []})
     assert json.loads(text) == {"version": 1, "path": "/etc/aliases", "owners": {"lists": ["a", "b"]}}
-    assert parse_state(text, "/etc/aliases", "f") == {"lists": ["a", "b"]}
-    assert parse_state(None, "/etc/aliases", "f") == {}
+    assert parse_table_state(text, "/etc/aliases", "f") == {"lists": ["a", "b"]}
+    assert parse_table_state(None, "/etc/aliases", "f") == {}
 
 
 @pytest.mark.parametrize("text, detail", [
@@ -110,24 +110,24 @@ def test_state_file_path_and_round_trip():
 ])
 def test_unusable_state_files_are_refused_naming_the_file(text, detail):
     with pytest.raises(LookupTableError, match="f is not a usable state file.*%s" % detail):
-        parse_state(text, "/etc/aliases", "f")
+        parse_table_state(text, "/etc/aliases", "f")
 
 
 def test_plan_removes_what_the_owner_no_longer_sets_and_nothing_else():
     owners = {"lists": ["gone", "kept"], "other": ["theirs"]}
     items = [("Kept", "x", "present"), ("new", "y", "present")]
-    stale, after = plan_ownership(owners, "lists", items, str.lower)
+    stale, after = plan_table_ownership(owners, "lists", items, str.lower)
     assert stale == ["gone"]
     assert after == {"lists": ["kept", "new"], "other": ["theirs"]}
 
 
 def test_a_key_another_owner_set_since_is_not_stale_and_ownership_moves():
     owners = {"lists": ["shared"], "other": ["shared", "taken"]}
-    stale, after = plan_ownership(owners, "lists", [("taken", "x", "present")], str.lower)
+    stale, after = plan_table_ownership(owners, "lists", [("taken", "x", "present")], str.lower)
     assert stale == []
     assert after == {"lists": ["taken"], "other": ["shared"]}
 
 
 def test_an_owner_that_sets_nothing_any_more_leaves_the_state():
-    stale, after = plan_ownership({"lists": ["a"]}, "lists", [], str.lower)
+    stale, after = plan_table_ownership({"lists": ["a"]}, "lists", [], str.lower)
     assert stale == ["a"] and after == {}

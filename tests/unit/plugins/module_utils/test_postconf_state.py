@@ -14,7 +14,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._postconf import 
     postconf_commands,
     validate_request,
 )
-from ansible_collections.vhosting.postfix.plugins.module_utils._postconf_state import (
+from ansible_collections.vhosting.postfix.plugins.module_utils._owner_state import (
     StateError,
     default_state_file,
     empty_state,

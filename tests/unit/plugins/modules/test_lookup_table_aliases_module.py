@@ -130,3 +130,37 @@ def test_exclusive_aliases_table_is_rendered_whole(host, capsys):
     result = run(host, capsys, entries={"b": "root", "a": "x, y"}, exclusive=True, managed_by=None)
     assert result["changed"] and result["entries"] == 2
     assert (host / "etc" / "aliases").read_text().endswith("a: x, y\nb: root\n")
+
+
+# The state file exactly as the module wrote it before _owner_state (sorted keys, two-space indent).
+OLD_STATE_FILE = """{{
+  "owners": {{
+    "lists": [
+      "mlmmj_x.test_news",
+      "mlmmj_x.test_old"
+    ],
+    "server": [
+      "webmaster"
+    ]
+  }},
+  "path": "{path}",
+  "version": 1
+}}
+"""
+
+
+def test_a_state_file_of_the_old_code_is_used_and_rewritten_in_the_same_format(host, capsys):
+    aliases = host / "etc" / "aliases"
+    aliases.write_text(DEBIAN + "webmaster: root\nmlmmj_x.test_old: %s\nmlmmj_x.test_news: %s\n" % (LIST, LIST))
+    state = host / "state" / "etc_aliases.json"
+    state.parent.mkdir()
+    state.write_bytes(OLD_STATE_FILE.format(path=aliases).encode("utf-8"))
+    result = run(host, capsys, entries={"mlmmj_x.test_news": LIST})
+    assert result["changed"] and result["stale_removed"] == ["mlmmj_x.test_old"] and result["removed"] == 1
+    assert aliases.read_text() == DEBIAN + "webmaster: root\nmlmmj_x.test_news: %s\n" % LIST
+    expected = ('{\n  "owners": {\n    "lists": [\n      "mlmmj_x.test_news"\n    ],\n    "server": [\n'
+                '      "webmaster"\n    ]\n  },\n  "path": "%s",\n  "version": 1\n}\n' % aliases)
+    assert state.read_bytes() == expected.encode("utf-8")
+    before = state.stat().st_mtime_ns
+    again = run(host, capsys, entries={"mlmmj_x.test_news": LIST})
+    assert not again["changed"] and again["stale_removed"] == [] and state.stat().st_mtime_ns == before

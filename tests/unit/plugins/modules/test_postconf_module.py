@@ -408,3 +408,38 @@ def test_unwritable_marker_fails_before_postconf_runs(monkeypatch, tmp_path, cap
     assert result["failed"] is True
     assert result["msg"].startswith("cannot write the pending-reload marker %s" % marker_path(tmp_path))
     assert writes(calls) == []
+
+
+# The state file exactly as the module wrote it before _owner_state (sorted keys, two-space indent).
+OLD_STATE_FILE = """{{
+  "config_dir": "{config_dir}",
+  "parameters": {{
+    "myhostname": "server",
+    "mydomain": "relay",
+    "relayhost": "server"
+  }},
+  "services": {{
+    "autoreply/unix": "server"
+  }},
+  "version": 1
+}}
+"""
+
+
+def test_a_state_file_of_the_old_code_is_used_and_rewritten_in_the_same_format(monkeypatch, tmp_path, capsys):
+    path = state_path(tmp_path)
+    path.parent.mkdir()
+    path.write_bytes(OLD_STATE_FILE.format(config_dir=tmp_path).encode("utf-8"))
+    recorder = Recorder(master=MASTER + AUTOREPLY_LINE)
+    result, calls = run_module(monkeypatch, tmp_path, capsys, {"owner": "server", "parameters": {"myhostname": "old"}},
+                               recorder=recorder)
+    assert writes(calls) == [["-MX", "autoreply/unix"], ["-X", "relayhost"]]
+    assert result["removed"] == {"parameters": ["relayhost"], "services": ["autoreply/unix"]}
+    expected = ('{\n  "config_dir": "%s",\n  "parameters": {\n    "mydomain": "relay",\n    "myhostname": "server"\n'
+                '  },\n  "services": {},\n  "version": 1\n}\n' % tmp_path)
+    assert path.read_bytes() == expected.encode("utf-8")
+    assert result["diff"][-1]["before"] == OLD_STATE_FILE.format(config_dir=tmp_path)
+    before = path.stat().st_mtime_ns
+    again, calls = run_module(monkeypatch, tmp_path, capsys, {"owner": "server", "parameters": {"myhostname": "old"}},
+                              main_cf="myhostname = old\n")
+    assert again["changed"] is False and writes(calls) == [] and path.stat().st_mtime_ns == before

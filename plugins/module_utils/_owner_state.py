@@ -1,30 +1,42 @@
 # -*- coding: utf-8 -*-
 # Copyright: vhosting.postfix contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure core of the ownership state of the ``vhosting.postfix.postconf`` module.
+"""Owner records: the single place for who set which main.cf parameters and table keys.
 
-The module's ``owner`` option records, per configuration directory, which
-main.cf parameters and master.cf services each owner (a role: ``server``,
-``domains``, ``relay``...) set, so that what an owner set on an earlier run
-and no longer sets is removed. This file holds the decisions, on plain data:
+Two modules let an *owner* (a role: ``server``, ``domains``, ``relay``,
+``lists``...) share what they write with others, and record in a state file
+what each owner set, so that what an owner set on an earlier run and no
+longer sets is removed, and nothing another owner (or the operator) set ever
+is. This file holds the decisions, on plain data; the modules do the I/O.
 
-* :func:`default_state_file` derives the state file's path from config_dir;
-* :func:`parse_state` / :func:`render_state` read and write the JSON state,
-  refusing corrupt or foreign files with a message naming the file;
-* :func:`validate_ownership` checks ``owner`` and ``adopt``;
-* :func:`previously_owned`, :func:`plan_ownership` decide what is stale (to
-  remove) and who owns what after the run; :func:`with_removals` merges the
-  stale names into the module's request, :func:`removed_names` says which of
-  them were really there;
-* :func:`parse_pending` / :func:`pending_after` handle the reload marker.
-
-State file format (version 1)::
+* ``vhosting.postfix.postconf`` (``owner``, ``adopt``): main.cf parameters and
+  master.cf services, one state file per configuration directory, each name
+  recorded for at most one owner (ownership moves to whoever set it last)::
 
     {"version": 1, "config_dir": "/etc/postfix",
      "parameters": {"myhostname": "server", "relay_domains": "relay"},
      "services": {"autoreply/unix": "domains"}}
 
-Each name has at most one owner: ownership moves to whoever set it last.
+  :func:`default_state_file`, :func:`validate_ownership`, :func:`parse_state`
+  / :func:`render_state`, :func:`previously_owned`, :func:`plan_ownership`,
+  :func:`with_removals`, :func:`removed_names`, and the pending-reload marker
+  (:func:`parse_pending`, :func:`pending_after`).
+
+* ``vhosting.postfix.lookup_table`` (``managed_by``): the keys of a table
+  shared with others (``/etc/aliases``), one state file per table, each owner
+  with its sorted list of keys (stored folded, as Postfix looks them up)::
+
+    {"version": 1, "path": "/etc/aliases", "owners": {"lists": ["mlmmj_example.org_news"]}}
+
+  :func:`table_state_file`, :func:`check_table_owner`,
+  :func:`parse_table_state` / :func:`render_table_state`,
+  :func:`plan_table_ownership`.
+
+Shared by both: the owner name rule (:data:`OWNER`), the state file's place
+under :data:`STATE_ROOT` (derived from the configuration directory or the
+table's path), version 1, the stable JSON text (sorted keys, two-space
+indent, final newline) and the refusal of an unusable file, naming it, before
+anything is changed.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -34,34 +46,79 @@ import json
 import posixpath
 import re
 
+from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import LookupTableError
 from ansible_collections.vhosting.postfix.plugins.module_utils._postconf import (
     SERVICE_TYPES,
     PostconfError,
 )
 
 STATE_VERSION = 1
-STATE_DIR = "/var/lib/vhosting-postfix/postconf"
-PENDING_FILE = "/var/lib/vhosting-postfix/reload-pending"
+STATE_ROOT = "/var/lib/vhosting-postfix"
+STATE_DIR = STATE_ROOT + "/postconf"
+TABLE_STATE_DIR = STATE_ROOT + "/lookup_table"
+PENDING_FILE = STATE_ROOT + "/reload-pending"
 PENDING_LEVELS = ("reload", "restart")
 STATE_KEYS = frozenset(("version", "config_dir", "parameters", "services"))
+TABLE_STATE_KEYS = frozenset(("version", "path", "owners"))
 
-_OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+OWNER_RULE = "letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 characters"
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9_.:\[\]*-]+$")
 
 
 class StateError(PostconfError):
-    """A state file the module cannot use; nothing has been changed."""
+    """A state file the postconf module cannot use; nothing has been changed."""
 
 
 # --------------------------------------------------------------------------
-# Paths and arguments
+# Shared by both records
+# --------------------------------------------------------------------------
+
+def is_owner(owner):
+    """True for a usable owner name (see :data:`OWNER_RULE`)."""
+    return isinstance(owner, str) and bool(OWNER.match(owner))
+
+
+def _state_file(state_dir, path, root_name):
+    """``state_dir``/<path with '/' as '_'>.json; ``root_name`` names the path '/'."""
+    name = posixpath.normpath(path).strip("/").replace("/", "_")
+    return "%s/%s.json" % (state_dir, name or root_name)
+
+
+def _unusable(error, module, state_file, detail, advice):
+    return error("%s is not a usable state file of the vhosting.postfix.%s module: %s. Nothing was changed. %s"
+                 % (state_file, module, detail, advice))
+
+
+def _load_json(text, problem):
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise problem("not valid JSON (%s)" % exc)
+
+
+def _is_version(value):
+    return value == STATE_VERSION and not isinstance(value, bool)
+
+
+def _render(data):
+    """The JSON text of a state (stable: sorted keys, one entry per line)."""
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _stale(earlier, *kept):
+    """The sorted names set earlier that none of ``kept`` (set now, removed anyway, someone else's) holds."""
+    return sorted(set(earlier).difference(*kept))
+
+
+# --------------------------------------------------------------------------
+# main.cf parameters and master.cf services (the postconf module)
 # --------------------------------------------------------------------------
 
 def default_state_file(config_dir):
-    """The state file of ``config_dir``: /etc/postfix -> .../etc_postfix.json."""
-    path = posixpath.normpath(config_dir or "/").strip("/")
-    return "%s/%s.json" % (STATE_DIR, path.replace("/", "_") or "root")
+    """The state file of ``config_dir``: /etc/postfix -> .../etc_postfix.json, / -> .../root.json."""
+    return _state_file(STATE_DIR, config_dir or "/", "root")
 
 
 def is_service_key(name):
@@ -87,9 +144,8 @@ def validate_ownership(owner, adopt):
         if adopt:
             raise PostconfError("adopt needs owner: adopted names are recorded for an owner")
         return None, []
-    if not isinstance(owner, str) or not _OWNER.match(owner):
-        raise PostconfError("owner %r is invalid: letters, digits, '_', '.' and '-', starting "
-                            "with a letter or digit, at most 64 characters" % (owner,))
+    if not is_owner(owner):
+        raise PostconfError("owner %r is invalid: %s" % (owner, OWNER_RULE))
     for name in adopt:
         if not (is_parameter_name(name) or is_service_key(name)):
             raise PostconfError("adopt: %r is neither a main.cf parameter name nor a master.cf "
@@ -97,21 +153,15 @@ def validate_ownership(owner, adopt):
     return owner, list(dict.fromkeys(adopt))
 
 
-# --------------------------------------------------------------------------
-# The state file
-# --------------------------------------------------------------------------
-
 def empty_state(config_dir):
     return {"version": STATE_VERSION, "config_dir": posixpath.normpath(config_dir),
             "parameters": {}, "services": {}}
 
 
 def _state_problem(path, detail):
-    return StateError(
-        "%s is not a usable state file of the vhosting.postfix.postconf module: %s. Nothing was "
-        "changed. Restore it from a backup, or move it away (the module then forgets which "
-        "names each owner set; 'adopt' can take them over again), or set state_file to "
-        "another path" % (path, detail))
+    return _unusable(StateError, "postconf", path, detail,
+                     "Restore it from a backup, or move it away (the module then forgets which names each "
+                     "owner set; 'adopt' can take them over again), or set state_file to another path")
 
 
 def _check_owner_map(data, key, valid_name, what, path):
@@ -121,7 +171,7 @@ def _check_owner_map(data, key, valid_name, what, path):
     for name, owner in mapping.items():
         if not valid_name(name):
             raise _state_problem(path, "%r is not a valid %s (in %r)" % (name, what, key))
-        if not isinstance(owner, str) or not _OWNER.match(owner):
+        if not is_owner(owner):
             raise _state_problem(path, "the owner of %s %r is invalid: %r" % (what, name, owner))
     return dict(mapping)
 
@@ -133,16 +183,13 @@ def parse_state(text, path, config_dir):
     has another version, belongs to another configuration directory or
     has entries of the wrong shape.
     """
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise _state_problem(path, "not valid JSON (%s)" % exc)
+    data = _load_json(text, lambda detail: _state_problem(path, detail))
     if not isinstance(data, dict):
         raise _state_problem(path, "the JSON is not an object")
     if "version" not in data:
         raise _state_problem(path, "it has no 'version' key (another program's file?)")
     version = data["version"]
-    if version != STATE_VERSION or isinstance(version, bool):
+    if not _is_version(version):
         raise _state_problem(path, "version %r is not supported (this module writes version %d)"
                              % (version, STATE_VERSION))
     unknown = sorted(set(data) - STATE_KEYS)
@@ -163,12 +210,8 @@ def parse_state(text, path, config_dir):
 
 def render_state(state):
     """The JSON text of a state (stable: sorted keys, one entry per line)."""
-    return json.dumps(state, indent=2, sort_keys=True) + "\n"
+    return _render(state)
 
-
-# --------------------------------------------------------------------------
-# Ownership
-# --------------------------------------------------------------------------
 
 def previously_owned(state, owner, adopt=()):
     """What ``owner`` set on an earlier run: (parameter names, service keys).
@@ -214,8 +257,8 @@ def plan_ownership(state, owner, request, adopt=(), existing_services=()):
     existing = set(existing_services)
     new_params = dict(state["parameters"])
     new_services = dict(state["services"])
-    stale_params = sorted(old_params - set(set_params))
-    stale_services = sorted(old_services - set(set_services))
+    stale_params = _stale(old_params, set_params)
+    stale_services = _stale(old_services, set_services)
     for name in stale_params:
         new_params.pop(name, None)
     for key in stale_services:
@@ -271,12 +314,8 @@ def removed_names(plan, current_main, current_services):
     }
 
 
-# --------------------------------------------------------------------------
-# The pending-reload marker
-# --------------------------------------------------------------------------
-
 def parse_pending(text):
-    """The level an existing marker asks for: ``restart``, else ``reload``.
+    """The level an existing reload marker asks for: ``restart``, else ``reload``.
 
     A marker exists, so at least a reload is pending, whatever it holds.
     """
@@ -292,3 +331,76 @@ def pending_after(existing, restart):
     if existing == "restart" or restart:
         return "restart"
     return "reload"
+
+
+# --------------------------------------------------------------------------
+# Table keys (the lookup_table module)
+# --------------------------------------------------------------------------
+
+def table_state_file(path):
+    """The state file of the table ``path``: /etc/aliases -> .../etc_aliases.json."""
+    return _state_file(TABLE_STATE_DIR, path, "")
+
+
+def check_table_owner(owner, exclusive):
+    """Refuse an unusable owner name, or an owner of an exclusive table (whose keys are all the caller's)."""
+    if owner is None:
+        return None
+    if not is_owner(owner):
+        raise LookupTableError("managed_by %r is invalid: %s" % (owner, OWNER_RULE))
+    if exclusive:
+        raise LookupTableError("managed_by needs exclusive: false (an exclusive table holds only the caller's keys "
+                               "anyway)")
+    return owner
+
+
+def _table_problem(state_file, detail):
+    return _unusable(LookupTableError, "lookup_table", state_file, detail,
+                     "Restore it, or move it away (the keys its owners set are then kept in the table until "
+                     "removed by hand)")
+
+
+def parse_table_state(text, path, state_file):
+    """owner -> sorted list of keys, from the state file's text (None: no file yet)."""
+    if text is None:
+        return {}
+    data = _load_json(text, lambda detail: _table_problem(state_file, detail))
+    if not isinstance(data, dict) or not _is_version(data.get("version")):
+        raise _table_problem(state_file, "not a version %d state object" % STATE_VERSION)
+    if set(data) != TABLE_STATE_KEYS:
+        raise _table_problem(state_file, "unexpected keys %s" % ", ".join(sorted(data)))
+    if data["path"] != posixpath.normpath(path):
+        raise _table_problem(state_file, "it records the table %r, not %r" % (data["path"], path))
+    owners = data["owners"]
+    if not isinstance(owners, dict):
+        raise _table_problem(state_file, "'owners' must be an object owner -> list of keys")
+    for owner, keys in owners.items():
+        if not is_owner(owner) or not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise _table_problem(state_file, "owner %r must have a list of keys" % owner)
+    return dict((owner, sorted(keys)) for owner, keys in owners.items())
+
+
+def render_table_state(path, owners):
+    """The JSON text of a table's state (stable: sorted keys; owners without keys are left out)."""
+    return _render({"version": STATE_VERSION, "path": posixpath.normpath(path),
+                    "owners": dict((o, sorted(k)) for o, k in owners.items() if k)})
+
+
+def plan_table_ownership(owners, owner, items, fold):
+    """(stale keys to remove, owners after the run) for the request ``items`` of ``owner``.
+
+    A key the owner set earlier and does not set now is stale, unless the
+    request removes it anyway or another owner has set it since. The owner's
+    keys after the run are those it sets (state present) now; a key it sets
+    is no longer recorded for anyone else.
+    """
+    present = set(fold(k) for k, _v, s in items if s == "present")
+    absent = set(fold(k) for k, _v, s in items if s == "absent")
+    others = set()
+    for name, keys in owners.items():
+        if name != owner:
+            others.update(keys)
+    stale = _stale(owners.get(owner, ()), present, absent, others)
+    after = dict((name, [k for k in keys if k not in present]) for name, keys in owners.items() if name != owner)
+    after[owner] = sorted(present)
+    return stale, dict((name, keys) for name, keys in after.items() if keys)
