@@ -40,7 +40,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CODE = (os.path.join(_ROOT, "modules", "lookup_table.py"), os.path.join(_ROOT, "module_utils", "_lookup_table.py"),
-         os.path.join(_ROOT, "module_utils", "_table_owner.py"))
+         os.path.join(_ROOT, "module_utils", "_owner_state.py"))
 _CODE_DIGEST = []
 
 

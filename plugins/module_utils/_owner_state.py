@@ -61,10 +61,10 @@ PENDING_LEVELS = ("reload", "restart")
 STATE_KEYS = frozenset(("version", "config_dir", "parameters", "services"))
 TABLE_STATE_KEYS = frozenset(("version", "path", "owners"))
 
-OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 OWNER_RULE = "letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 characters"
-_NAME = re.compile(r"^[A-Za-z0-9_]+$")
-_SERVICE_NAME = re.compile(r"^[A-Za-z0-9_.:\[\]*-]+$")
+_NAME = re.compile(r"^[A-Za-z0-9_]+\Z")
+_SERVICE_NAME = re.compile(r"^[A-Za-z0-9_.:\[\]*-]+\Z")
 
 
 class StateError(PostconfError):

@@ -170,3 +170,9 @@ def test_a_table_key_recorded_for_two_owners_stays_with_the_other():
     owners = parse_table_state('{"version": 1, "path": "/t", "owners": {"a": ["k"], "b": ["k"]}}', "/t", "f")
     stale, after = plan_table_ownership(owners, "a", [], str.lower)
     assert stale == [] and after == {"b": ["k"]}
+
+
+@pytest.mark.parametrize("owner", ["server\n", "lists\n", "a\nb"])
+def test_an_owner_with_a_line_end_is_refused(owner):
+    with pytest.raises(Exception):
+        check_table_owner(owner, False)
