@@ -88,14 +88,17 @@ def build(ctx, problems):
         return None
     parameters = relay_parameters(model, values, checked["relayhost"], checked["sasl"], checked["recipient"],
                                   checked["queue"])
-    tables = {}
+    # The tables of the inventory go to data files (maps); the recipient and defer tables are made at run
+    # time from what the role reads on the primaries (see the relay role's tasks).
+    tables, maps = {}, {}
     if "relay_recipient_maps" in parameters:
         tables[values["vhosting_relay__recipient_table"]] = "relay_recipients"
     if "relay_domains" in parameters:
         domain_list("relay_domains", parameters["relay_domains"], values["vhosting_relay__table_type"],
-                    directory(values["vhosting_relay__recipient_table"]), parameters, tables, model)
+                    directory(values["vhosting_relay__recipient_table"]), parameters, tables, maps)
     if "transport_maps" in parameters:
-        tables[values["vhosting_relay__transport_table"]] = "transport_map"
+        tables[values["vhosting_relay__transport_table"]] = "relay_transport_map"
+        maps["relay_transport_map"] = model["transport_map"]
     # Canonical domains of the primaries: their recipients are the primary's
     # UNIX accounts and /etc/aliases names, read from the primary at run time;
     # the defer table (named in smtpd_recipient_restrictions by relay_parameters)
@@ -115,7 +118,9 @@ def build(ctx, problems):
         "tables": tables,
         "table_type": kind,
         "table_paths": dict((path, kind if path in tables else None) for path in every),
-        "fact": {"model": model, "canonical": canonical},
+        "maps": maps,
+        # What the filters of the relay role's tasks read (relay_recipients): the transport map is in maps.
+        "fact": {"model": dict((k, v) for k, v in model.items() if k != "transport_map"), "canonical": canonical},
     }
 
 

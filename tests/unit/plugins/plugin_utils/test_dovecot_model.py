@@ -88,7 +88,8 @@ def test_dovecot_domains_get_a_transport_entry_first_in_transport_maps():
     assert part["parameters"]["transport_maps"] == ["lmdb:/etc/postfix/vhosting_transport", "lmdb:/etc/postfix/transport"]
     # One owner for transport_maps: the domains role, while it has entries.
     assert "transport_maps" not in model["relay"]["parameters"]
-    assert "/etc/postfix/transport" in model["relay"]["tables"]
+    assert model["relay"]["tables"]["/etc/postfix/transport"] == "relay_transport_map"
+    assert model["maps"]["relay_transport_map"] == {"elsewhere.test": "smtp:[mx.elsewhere.test]"}
 
 
 def test_without_dovecot_domains_the_relay_role_keeps_transport_maps():
