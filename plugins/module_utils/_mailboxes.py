@@ -19,9 +19,10 @@ file does no I/O of its own:
 
 The filesystem interface works on *handles* of already opened objects, so
 that a decision taken on what a handle refers to is applied to that same
-object, never to whatever a path names by then. The module implements it
-with directory file descriptors (``openat`` with ``O_NOFOLLOW``,
-``fchown``/``fchmod``); the unit tests with an in-memory tree. Its methods:
+object, never to whatever a path names by then. ``_fdtree.FdTree``
+implements it with directory file descriptors (``openat`` with
+``O_NOFOLLOW``, ``fchown``/``fchmod``; the module uses it with this file's
+exceptions); the unit tests with an in-memory tree. Its methods:
 
 ``open_base(path)``
     handle of the base directory, None when it (or a directory above it)
@@ -63,12 +64,15 @@ __metaclass__ = type
 
 import stat
 
+from ansible_collections.vhosting.postfix.plugins.module_utils import _fdtree
+from ansible_collections.vhosting.postfix.plugins.module_utils._fdtree import file_type_name
+
 LIST_MAX = 200
 MAILDIR_SUBDIRS = ("cur", "new", "tmp")
 DEFAULT_DIRECTORY_MODE = 0o700
 DEFAULT_FILE_MODE = 0o600
 PRIVATE_DIRECTORY_MODE = 0o700  # what a new directory has until it is complete and handed over
-PARENT_DIRECTORY_MODE = 0o755  # a directory created above the base (root's)
+PARENT_DIRECTORY_MODE = _fdtree.PARENT_DIRECTORY_MODE  # a directory created above the base (root's)
 MAX_ID = 2 ** 32 - 2  # (uid_t)-1 means "unchanged" to chown(2)
 
 # Node kinds, in the order a directory node may be upgraded to.
@@ -83,40 +87,19 @@ class MailboxesError(ValueError):
     """Invalid arguments, or a filesystem state the module refuses to work on."""
 
 
-class SymlinkRefused(MailboxesError):
+class SymlinkRefused(MailboxesError, _fdtree.LinkRefused):
     """A symbolic link where a mailbox path needs a real directory or file.
 
     ``owner``: the uid of a symbolic link above the base, refused because
     it is not root's (root's own links there are followed).
     """
 
-    def __init__(self, path, target=None, owner=None):
-        self.path = path
-        self.target = target
-        arrow = " -> %s" % target if target is not None else ""
-        whose = " (owned by uid %d, not root)" % owner if owner is not None else ""
-        super(SymlinkRefused, self).__init__(
-            "%s is a symbolic link%s%s; refusing to follow it or to use it as (part of) a mailbox "
-            "(remove it, or move what it points to into its place)" % (path, arrow, whose))
+    advice = (" or to use it as (part of) a mailbox "
+              "(remove it, or move what it points to into its place)")
 
 
-class WrongType(MailboxesError):
+class WrongType(MailboxesError, _fdtree.WrongType):
     """Something else than the directory or regular file that a mailbox path needs."""
-
-    def __init__(self, path, wanted, found=None):
-        self.path = path
-        found_text = " (it is a %s)" % found if found else ""
-        super(WrongType, self).__init__("%s exists but is not a %s%s" % (path, wanted, found_text))
-
-
-def file_type_name(mode):
-    """A word for the file type of an st_mode, for messages."""
-    for test, name in ((stat.S_ISLNK, "symbolic link"), (stat.S_ISDIR, "directory"), (stat.S_ISREG, "regular file"),
-                       (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device")):
-        if test(mode):
-            return name
-    return "special file"
 
 
 # ---------------------------------------------------------------- request

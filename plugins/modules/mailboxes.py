@@ -192,199 +192,28 @@ fixed:
   sample: [/var/mail/vhosts/example.org/dave]
 """
 
-import errno
 import grp
-import os
 import pwd
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vhosting.postfix.plugins.module_utils._fdtree import FdTree
 from ansible_collections.vhosting.postfix.plugins.module_utils._mailboxes import (
-    PARENT_DIRECTORY_MODE,
     MailboxesError,
     Summary,
     SymlinkRefused,
     WrongType,
-    file_type_name,
     reconcile,
     render_diff,
     validate_request,
 )
 
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
-# O_NONBLOCK: a FIFO put in place of an mbox file must not hang the module.
-FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | _CLOEXEC
-NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NOCTTY | _CLOEXEC
 
+class FdFilesystem(FdTree):
+    """The filesystem interface of the core: ``_fdtree.FdTree`` (descriptors only), with the core's exceptions."""
 
-class FdFilesystem:
-    """The filesystem interface of the core, on file descriptors only.
-
-    Every entry is opened relative to its parent's descriptor with
-    O_NOFOLLOW, and owner and mode are changed with fchown/fchmod on the
-    descriptor that was inspected: no path is ever resolved twice, so a
-    symbolic link swapped in between cannot redirect a change.
-    """
-
-    def open_base(self, path):
-        parent = self._open_parent(path, create=False)
-        if parent is None:
-            return None
-        try:
-            return self.open_dir(parent, os.path.basename(path), path)
-        finally:
-            os.close(parent)
-
-    def make_base(self, path):
-        created = []
-        parent = self._open_parent(path, create=True, created=created)
-        try:
-            return self.make_dir(parent, os.path.basename(path), path, 0o700), created
-        finally:
-            os.close(parent)
-
-    def _open_parent(self, path, create, created=None):
-        """A descriptor of the directory holding ``path``, walked from / one component at a time.
-
-        A symbolic link on the way is followed only when root owns it (its
-        target walked the same way); a link of another user is refused, as
-        that user could point it anywhere. A missing directory: None, or,
-        with ``create``, a new one of root, mode 0755 (its path appended to
-        ``created``).
-        """
-        pending = os.path.dirname(path).split("/")
-        fd = os.open("/", DIR_FLAGS)
-        here, links = "", 0
-        try:
-            while pending:
-                part = pending.pop(0)
-                if part in ("", "."):
-                    continue
-                if part == "..":
-                    step, here = os.open("..", DIR_FLAGS, dir_fd=fd), os.path.dirname(here)
-                else:
-                    step = self._step(fd, part, here + "/" + part, create, created)
-                    if step is None:
-                        return None
-                    if isinstance(step, str):  # root's symbolic link: walk its target instead
-                        links += 1
-                        if links > 40:
-                            raise MailboxesError("%s/%s: too many levels of symbolic links" % (here, part))
-                        pending[:0] = step.split("/")
-                        if step.startswith("/"):
-                            os.close(fd)
-                            fd, here = os.open("/", DIR_FLAGS), ""
-                        continue
-                    here += "/" + part
-                os.close(fd)
-                fd = step
-            return fd
-        except BaseException:
-            os.close(fd)
-            raise
-
-    def _step(self, parent, name, path, create, created):
-        """Descriptor of the directory ``name`` above the base; None when missing; a root's link's target."""
-        try:
-            return os.open(name, DIR_FLAGS, dir_fd=parent)
-        except FileNotFoundError:
-            if not create:
-                return None
-            try:
-                os.mkdir(name, PARENT_DIRECTORY_MODE, dir_fd=parent)
-            except FileExistsError:
-                return self._step(parent, name, path, False, created)  # created meanwhile
-            handle = self.make_dir_checked(parent, name, path)
-            if os.geteuid() == 0:
-                os.fchown(handle, 0, 0)
-            os.fchmod(handle, PARENT_DIRECTORY_MODE)
-            created.append(path)
-            return handle
-        except OSError as exc:
-            if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
-                raise
-            found = os.stat(name, dir_fd=parent, follow_symlinks=False)
-            if not stat.S_ISLNK(found.st_mode):
-                raise WrongType(path, "directory", file_type_name(found.st_mode))
-            target = os.readlink(name, dir_fd=parent)
-            again = os.stat(name, dir_fd=parent, follow_symlinks=False)
-            if (again.st_dev, again.st_ino) != (found.st_dev, found.st_ino):
-                raise MailboxesError("%s was replaced while it was being read; refusing to follow it" % path)
-            if found.st_uid != 0:
-                raise SymlinkRefused(path, target, owner=found.st_uid)
-            return target
-
-    def open_dir(self, parent, name, path):
-        try:
-            return os.open(name, DIR_FLAGS, dir_fd=parent)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                self._refuse(name, parent, path, "directory", exc)
-            raise
-
-    def open_file(self, parent, name, path):
-        try:
-            return os.open(name, FILE_FLAGS, dir_fd=parent)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                self._refuse(name, parent, path, "regular file", exc)
-            raise
-
-    def make_dir(self, parent, name, path, mode):
-        os.mkdir(name, mode, dir_fd=parent)
-        return self.make_dir_checked(parent, name, path)
-
-    def make_dir_checked(self, parent, name, path):
-        """The directory ``name`` this run has just created, refused if somebody else's took its place."""
-        handle = self.open_dir(parent, name, path)
-        if handle is None:
-            raise FileNotFoundError(errno.ENOENT, "removed right after it was created")
-        if os.fstat(handle).st_uid != os.geteuid():
-            os.close(handle)
-            raise MailboxesError("%s was replaced by another directory right after it was created; "
-                                 "refusing to adopt it" % path)
-        return handle
-
-    def make_file(self, parent, name, path, mode):
-        return os.open(name, NEW_FILE_FLAGS, mode, dir_fd=parent)
-
-    def stat(self, handle):
-        return os.fstat(handle)
-
-    def peek(self, parent, name):
-        try:
-            return os.stat(name, dir_fd=parent, follow_symlinks=False)
-        except FileNotFoundError:
-            return None
-
-    def set_owner_mode(self, handle, uid, gid, mode):
-        os.fchown(handle, uid, gid)
-        os.fchmod(handle, mode)  # after fchown, which may clear set-id bits
-
-    def close(self, handle):
-        os.close(handle)
-
-    @staticmethod
-    def _refuse(name, parent, path, wanted, exc):
-        """Explain an ELOOP/ENOTDIR of O_NOFOLLOW/O_DIRECTORY (a diagnosis only: nothing is done to it)."""
-        try:
-            found = os.stat(name, dir_fd=parent, follow_symlinks=False)
-        except OSError:
-            raise exc
-        if stat.S_ISLNK(found.st_mode):
-            try:
-                target = os.readlink(name, dir_fd=parent)
-            except OSError:
-                target = None
-            raise SymlinkRefused(path, target)
-        if wanted == "directory" and not stat.S_ISDIR(found.st_mode):
-            raise WrongType(path, wanted, file_type_name(found.st_mode))
-        raise exc
+    error = MailboxesError
+    link_refused = SymlinkRefused
+    wrong_type = WrongType
 
 
 def _uid_of(name):

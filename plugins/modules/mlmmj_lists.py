@@ -156,6 +156,7 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.vhosting.postfix.plugins.module_utils import _fdtree
 from ansible_collections.vhosting.postfix.plugins.module_utils._atomic import write_atomic
 from ansible_collections.vhosting.postfix.plugins.module_utils._mlmmj import (
     CONTROL_FILE_MODE,
@@ -180,45 +181,18 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._mlmmj import (
     trusted_dir,
 )
 
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
-# O_NONBLOCK: a FIFO planted in control/ must not hang the module.
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | _CLOEXEC
-_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NOCTTY | _CLOEXEC
-# How deep a directory planted in control/ or text/ may be to be removed; a deeper one fails the run.
-_MAX_DEPTH = 32
-_TYPES = ((stat.S_ISDIR, "directory"), (stat.S_ISREG, "file"), (stat.S_ISLNK, "symbolic link"),
-          (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
-          (stat.S_ISBLK, "block device"))
-
-
-def _open_dir(path, dir_fd=None):
-    return os.open(path, _DIR_FLAGS, dir_fd=dir_fd)
+# The descriptor work (no symbolic link followed, owner before mode, removal) is _fdtree's; this module decides.
 
 
 def _entry(info):
-    kind = [name for test, name in _TYPES if test(info.st_mode)]
-    return {"type": kind[0] if kind else "special file", "uid": info.st_uid, "gid": info.st_gid,
+    return {"type": _fdtree.file_type_name(info.st_mode, regular="file"), "uid": info.st_uid, "gid": info.st_gid,
             "mode": stat.S_IMODE(info.st_mode), "nlink": info.st_nlink, "content": None}
 
 
 def _lstat_at(dir_fd, name):
     """The entry ``name`` of a directory descriptor as _mlmmj sees one (no content), None when missing."""
-    try:
-        return _entry(os.stat(name, dir_fd=dir_fd, follow_symlinks=False))
-    except FileNotFoundError:
-        return None
-
-
-def _read_fd(fd, limit):
-    chunks, size = [], 0
-    while size < limit:
-        chunk = os.read(fd, min(65536, limit - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+    info = _fdtree.lstat_at(dir_fd, name)
+    return None if info is None else _entry(info)
 
 
 def _inspect_at(dir_fd, name):
@@ -227,7 +201,7 @@ def _inspect_at(dir_fd, name):
     if entry is None or entry["type"] != "file":
         return entry
     try:
-        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+        fd = os.open(name, _fdtree.READ_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -237,7 +211,7 @@ def _inspect_at(dir_fd, name):
     try:
         entry = _entry(os.fstat(fd))
         if entry["type"] == "file":
-            data = _read_fd(fd, CONTROL_MAX_SIZE + 1)
+            data = _fdtree.read_fd(fd, CONTROL_MAX_SIZE + 1)
             if len(data) <= CONTROL_MAX_SIZE:
                 entry["content"] = data.decode("utf-8", "surrogateescape")
     finally:
@@ -255,37 +229,13 @@ def _entries(dir_fd):
     return found
 
 
-def _remove_at(dir_fd, name, depth=0):
-    """Remove the entry ``name`` and, if it is a directory, everything in it, never following a link."""
-    entry = _lstat_at(dir_fd, name)
-    if entry is None:
-        return
-    if entry["type"] != "directory":
-        os.unlink(name, dir_fd=dir_fd)
-        return
-    if depth >= _MAX_DEPTH:
-        raise MlmmjError("%s: directories nested more than %d deep; remove them by hand" % (name, _MAX_DEPTH))
-    sub = _open_dir(name, dir_fd=dir_fd)
-    try:
-        for inner in os.listdir(sub):
-            _remove_at(sub, inner, depth + 1)
-    finally:
-        os.close(sub)
-    os.rmdir(name, dir_fd=dir_fd)
-
-
 def _write_at(dir_fd, name, data):
-    """Write a new file of root (0644) and rename it over ``name`` inside the directory ``dir_fd``."""
-    tmp = ".%s.vhtmp" % name
-    _remove_at(dir_fd, tmp)
-    fd = os.open(tmp, _NEW_FILE_FLAGS, 0o600, dir_fd=dir_fd)
-    try:
-        os.write(fd, data)
-        os.fchown(fd, 0, 0)
-        os.fchmod(fd, CONTROL_FILE_MODE)
-    finally:
-        os.close(fd)
-    os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    """Write a new file of root (0644) and rename it over ``name`` inside the directory ``dir_fd``.
+
+    Through the directory's descriptor: the list's user can rename control/ and text/ away and put a link
+    in their place, so a path is never used.
+    """
+    write_atomic(name, data, mode=CONTROL_FILE_MODE, uid=0, gid=0, dir_fd=dir_fd)
 
 
 def _copy_texts(dir_fd, text_dir):
@@ -299,27 +249,26 @@ def _copy_texts(dir_fd, text_dir):
 
 def create_list(path, uid, gid, text_dir):
     """Make a new list directory as mlmmj-make-ml does, all of it root's until it is complete, then the user's."""
-    parent = _open_dir(os.path.dirname(path))
+    parent = _fdtree.open_dir(os.path.dirname(path))
     name = os.path.basename(path)
     try:
         os.mkdir(name, 0o700, dir_fd=parent)
-        top = _open_dir(name, dir_fd=parent)
+        top = _fdtree.open_dir(name, dir_fd=parent)
     finally:
         os.close(parent)
     try:
         for sub in SUBDIRS:
             os.mkdir(sub, ROOT_DIR_MODE if sub in ROOT_DIRS else 0o700, dir_fd=top)
-        os.close(os.open("index", _NEW_FILE_FLAGS, 0o600, dir_fd=top))
-        text = _open_dir("text", dir_fd=top)
+        os.close(os.open("index", _fdtree.NEW_FILE_FLAGS, 0o600, dir_fd=top))
+        text = _fdtree.open_dir("text", dir_fd=top)
         try:
             _copy_texts(text, text_dir)
         finally:
             os.close(text)
         for sub in ROOT_DIRS:
-            fd = _open_dir(sub, dir_fd=top)
+            fd = _fdtree.open_dir(sub, dir_fd=top)
             try:
-                os.fchown(fd, 0, 0)
-                os.fchmod(fd, ROOT_DIR_MODE)
+                _fdtree.set_owner_mode(fd, 0, 0, ROOT_DIR_MODE)
             finally:
                 os.close(fd)
         for sub in USER_DIRS + ("index",):
@@ -341,7 +290,7 @@ class ListDir(object):
 
     def __init__(self, path):
         self.path = path
-        self.top = _open_dir(path)
+        self.top = _fdtree.open_dir(path)
 
     def close(self):
         os.close(self.top)
@@ -353,7 +302,7 @@ class ListDir(object):
     def entries(self, name):
         """Check mode: the entries of the directory ``name`` as they are ({} when it is no directory)."""
         try:
-            fd = _open_dir(name, dir_fd=self.top)
+            fd = _fdtree.open_dir(name, dir_fd=self.top)
         except (FileNotFoundError, NotADirectoryError):
             return {}
         except OSError as exc:
@@ -381,7 +330,7 @@ class ListDir(object):
                     os.unlink(name, dir_fd=self.top)
                 if before is None or before["type"] != "directory":
                     os.mkdir(name, 0o700, dir_fd=self.top)
-                fd = _open_dir(name, dir_fd=self.top)
+                fd = _fdtree.open_dir(name, dir_fd=self.top)
             except (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError):
                 continue
             except OSError as exc:
@@ -390,8 +339,7 @@ class ListDir(object):
                 raise
             try:
                 if dir_action(_entry(os.fstat(fd))) is not None:
-                    os.fchown(fd, 0, 0)
-                    os.fchmod(fd, 0o700)  # after fchown; 0755 once its content is right
+                    _fdtree.set_owner_mode(fd, 0, 0, 0o700)  # 0755 once its content is right
             except BaseException:
                 os.close(fd)
                 raise
@@ -407,7 +355,7 @@ class ListDir(object):
             for name, content in changes:
                 entry = found.get(name)
                 if content is None or (entry is not None and entry["type"] == "directory"):
-                    _remove_at(fd, name)
+                    _fdtree.remove_at(fd, name)
                 if content is not None:
                     _write_at(fd, name, content.encode("utf-8"))
             os.fchmod(fd, ROOT_DIR_MODE)
@@ -421,7 +369,7 @@ class ListDir(object):
         try:
             if not trusted_dir(before):
                 for name in os.listdir(fd):
-                    _remove_at(fd, name)
+                    _fdtree.remove_at(fd, name)
                 _copy_texts(fd, text_dir)
             os.fchmod(fd, ROOT_DIR_MODE)
         finally:
@@ -477,7 +425,7 @@ class Lists(object):
                         listdir.repair_text(self.params["text_dir"])
             finally:
                 listdir.close()
-        except (OSError, MlmmjError) as exc:
+        except (OSError, MlmmjError, _fdtree.FdTreeError) as exc:
             raise MlmmjError("list directory %s: %s" % (path, to_native(exc)))
         return dirs, found, changes
 
@@ -587,7 +535,7 @@ def main():
                                    "before_header": params["state_file"], "after_header": params["state_file"]})
             if not module.check_mode:
                 write_atomic(params["state_file"], new_text, mode=STATE_FILE_MODE)
-    except (IOError, OSError, MlmmjError) as exc:
+    except (IOError, OSError, MlmmjError, _fdtree.FdTreeError) as exc:
         module.fail_json(msg=to_native(exc), **work.result)
     if module._diff and work.diffs:
         work.result["diff"] = work.diffs

@@ -310,3 +310,36 @@ def test_the_state_file_of_subscribers_is_roots_alone(host, capsys):
     assert run(host, capsys, [spec(host)])["changed"]
     assert owner_mode(state) == (0, 0, 0o600) and state.read_text() == text
     assert not run(host, capsys, [spec(host)])["changed"]
+
+
+def test_a_tree_planted_in_control_deeper_than_fdtree_removes_fails_naming_the_list(host, capsys):
+    run(host, capsys, [spec(host)])
+    control = list_dir(host) / "control"
+    deep = control / "deep"
+    for _level in range(33):
+        deep = deep / "d"
+    deep.mkdir(parents=True)
+    result = run(host, capsys, [spec(host)])
+    assert result["failed"] and result["msg"] == ("list directory %s: d: directories nested more than 32 deep; "
+                                                  "remove them by hand" % list_dir(host))
+    assert deep.is_dir()
+
+
+def test_control_files_are_written_through_the_directory_and_leave_no_temporary_file(host, capsys, monkeypatch):
+    run(host, capsys, [spec(host)])
+    control = list_dir(host) / "control"
+    (control / "owner").write_text("mallory@x.test\n")
+    opened = []
+    real_open = os.open
+
+    def record(path, flags, *args, **kwargs):
+        opened.append((path, kwargs.get("dir_fd")))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", record)
+    assert run(host, capsys, [spec(host)])["lists"]["news@x.test"]["control"] == ["owner"]
+    monkeypatch.undo()
+    temporaries = [(path, dir_fd) for path, dir_fd in opened if path.startswith(".owner.")]
+    assert len(temporaries) == 1 and temporaries[0][1] is not None and "/" not in temporaries[0][0]
+    assert sorted(os.listdir(str(control))) == ALL_FILES and (control / "owner").read_text() == "o@x.test\n"
+    assert owner_mode(control / "owner") == (0, 0, 0o644)

@@ -95,3 +95,16 @@ def test_a_symlink_is_not_followed(tmp_path):
     os.symlink(str(target), path)
     with pytest.raises(OSError):
         _fingerprint_key.load_or_create(path)
+
+
+def test_a_failed_write_leaves_neither_a_key_nor_a_temporary_file(tmp_path, monkeypatch):
+    path = _fingerprint_key.key_path(str(tmp_path))
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(_fingerprint_key.os, "fsync", full)
+    with pytest.raises(OSError, match="No space left"):
+        _fingerprint_key.load_or_create(path)
+    monkeypatch.undo()
+    assert os.listdir(os.path.dirname(path)) == []
+    assert len(_fingerprint_key.load_or_create(path)) == 32

@@ -40,3 +40,21 @@ def test_a_directory_of_the_same_fingerprint_from_an_earlier_release_is_complete
     assert open(paths["virtual_alias_map"]).read() == "a@x\tb@y\n"
     assert open(paths["virtual_mailbox_domains_map"]).read() == "x\tOK\n"
     assert sorted(os.listdir(os.path.join(base, "f1"))) == ["virtual_alias_map.txt", "virtual_mailbox_domains_map.txt"]
+
+
+def test_files_are_private_written_atomically_and_keep_undecodable_bytes(tmp_path, monkeypatch):
+    base = str(tmp_path / "tables")
+    calls = []
+    real = _table_files.write_atomic
+
+    def record(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_table_files, "write_atomic", record)
+    paths = _table_files.write(base, "f1", {"virtual_alias_map": {"a@x": u"b\udcff@y"}})
+    assert calls == [{"mode": 0o600}]
+    path = paths["virtual_alias_map"]
+    assert open(path, "rb").read() == b"a@x\tb\xff@y\n"
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert os.listdir(os.path.join(base, "f1")) == ["virtual_alias_map.txt"]
