@@ -62,7 +62,6 @@ QUEUE_PARAMETERS = (
 ALIAS_DB_INTERNAL_KEYS = frozenset(("@", "YP_LAST_MODIFIED", "YP_MASTER_NAME"))
 
 
-
 def _is_ip(text):
     if _IPV4_RE.match(text):
         return all(int(part) <= 255 for part in text.split("."))
