@@ -193,6 +193,22 @@ def _read(module, path):
         return handle.read(), current
 
 
+def _set_owner_mode(module, path, uid, gid, mode):
+    """Owner, group and mode of the file itself, through a descriptor opened without following a link (a link
+    put in its place since it was read is refused, never followed to another file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        module.fail_json(msg="%s: cannot open it without following a link (%s)" % (path, exc))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            module.fail_json(msg="%s is not a regular file" % path)
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
 def _absent(module, path, existing):
     result = dict(changed=False, path=path, state="absent")
     if existing is None:
@@ -259,8 +275,7 @@ def main():
     if content_changed:
         write_atomic(path, text, mode, uid, gid)
     else:
-        os.chown(path, uid, gid)
-        os.chmod(path, mode)
+        _set_owner_mode(module, path, uid, gid, mode)
     module.exit_json(**result)
 
 
