@@ -123,8 +123,12 @@ class ActionModule(ActionBase):
             names = sorted(n for n in raw if n.startswith(DOMAIN_PREFIX))
             nexthop = entry["nexthop"]
             if nexthop is None:
-                address = next((resolve(n) for n in ("vhosting_relay__address", "vhosting_server__myhostname",
-                                                     "ansible_host") if n in raw), host)
+                try:
+                    address = next((resolve(n) for n in ("vhosting_relay__address", "vhosting_server__myhostname",
+                                                         "ansible_host") if n in raw), host)
+                except AnsibleError:
+                    # Already a problem of the primary's values (above); its next hop stays unknown.
+                    address = host
                 nexthop = "[%s]" % address
             primaries.append({
                 "host": host,

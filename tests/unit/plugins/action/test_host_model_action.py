@@ -302,10 +302,6 @@ def test_a_bad_definition_of_the_primary_fails_the_backup(tmp_path, home):
                                   "belongs to exactly one class"]
 
 
-@pytest.mark.xfail(strict=True, raises=AnsibleError, reason=(
-    "bug: ActionModule._primaries resolves the primary's next hop (vhosting_relay__address, "
-    "vhosting_server__myhostname, ansible_host) outside any try/except AnsibleError, so a template of the primary "
-    "that cannot be resolved raises out of run() instead of becoming one of the listed problems"))
 def test_an_unresolvable_template_of_the_primary_is_a_problem_of_the_backup(tmp_path, home):
     hosts = {"mx1": dict(DOMAINS, vhosting_server__myhostname="{{ no_such_variable }}"),
              "mx2": {"vhosting_relay__backup_for": ["mx1"]}}
