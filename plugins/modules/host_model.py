@@ -76,8 +76,9 @@ ansible_facts:
       description:
         - The host's model; keys C(domains) (see the vhosting.postfix.domain_model filter), C(server) (C(parameters),
           C(packages), C(mynetworks)), C(domains_role) (C(tables), C(parameters), C(table_type), C(virtual)), C(relay)
-          (C(model), C(parameters), C(tables), C(table_type), C(canonical)), C(stale_index_files), C(table_files)
-          and C(table_entries); C(domains_role.network) is the network backend (tables, .cf files, connection without
-          passwords) or null.
+          (C(model), C(parameters), C(tables), C(table_type), C(canonical)), C(dovecot), C(stale_index_files),
+          C(stale_files) (per role, what it removes), C(table_files) and C(table_entries); C(domains_role.network) is
+          the network backend (tables, .cf files, connection without passwords) or null. Built from the registry of
+          parts, see docs/architecture.md.
       type: dict
 """

@@ -146,7 +146,7 @@ def build_part(ctx, problems):
         return None
     files = [AUTOREPLY_CONFIG, AUTOREPLY_PROGRAM]
     if not domains["autoreplies"]:
-        return {"fact": {"autoreply": None, "autoreply_files": files}}
+        return {"stale_files": files, "fact": {"autoreply": None}}
     user = values["vhosting_domains__autoreply_user"]
     return {
         "parameters": {
@@ -161,7 +161,6 @@ def build_part(ctx, problems):
             "command": "pipe user=%s argv=/usr/bin/python3 -I %s ${sender} ${mailbox}" % (user, AUTOREPLY_PROGRAM),
         }],
         "fact": {
-            "autoreply_files": files,
             "autoreply": {
                 "domain": domains["autoreply_domain"],
                 "user": user,

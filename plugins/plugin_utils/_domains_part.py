@@ -94,16 +94,14 @@ def build_network(ctx, problems):
         network = _network_tables.network_part(values["vhosting_domains__backend"], connection, network_directory,
                                                domains["tables"], {}, domains["table_type"])
         rewrite = dict((entry["file"], entry["database"]) for entry in network["tables"])
+    stale_cf_files = network["stale_cf_files"] if network else _network_tables.stale_cf_files(network_directory)
     return {
         "rewrite": rewrite,
+        # The .cf files of database tables main.cf no longer names, and their directory when no table is in a
+        # database (the database itself is left alone).
+        "stale_files": stale_cf_files + ([] if network else [network_directory]),
         "postfix_packages": list(_network_tables.PACKAGES[network["backend"]]) if network else [],
-        "fact": {
-            "network": network,
-            "stale_cf_files": network["stale_cf_files"] if network else _network_tables.stale_cf_files(
-                network_directory),
-            # Removed (with the files) when no table is in a database any more.
-            "network_directory": network_directory,
-        },
+        "fact": {"network": network},
     }
 
 

@@ -217,7 +217,7 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
     built = _parts.build(ctx, problems, registry)
     _checks(values, domains, registry, problems)
     # Put together even with problems, so that the relay policy and the conflicts are reported in the same run.
-    facts, table_paths, maps, postfix_packages = _parts.assemble(built, registry, composed)
+    facts, table_paths, maps, postfix_packages, stale_files = _parts.assemble(built, registry, composed)
     server_parameters = values["vhosting_server__parameters"] or {}
     parameters, sources = _parts.relay_policy_input(facts, server_parameters)
     _relay_policy_check(parameters, sources, values["vhosting_server__relay_trusted_restrictions"],
@@ -244,6 +244,9 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
         "domains": slim,
         # Per role: index files of its tables that main.cf no longer names.
         "stale_index_files": dict((role, _parts.stale_indexes(paths)) for role, paths in table_paths.items()),
+        # Per role: everything its one removal task removes (those index files, and what its parts no longer use).
+        "stale_files": dict((role, _parts.stale_indexes(paths) + [p for p in stale_files.get(role, [])])
+                            for role, paths in table_paths.items()),
         # {map name: {key: value}}: written to data files by the host_model action.
         "maps": maps,
         "fingerprint": None if key is None else fingerprint(values, definitions, primaries, hostname, key),

@@ -21,6 +21,9 @@ these keys (see docs/architecture.md):
 ``table_paths`` {source path: type in use, or None}: every table the part may
                 own, in use or not; the index files of the other types, and
                 all of them for unused tables, are swept.
+``stale_files`` files and directories the part wrote earlier and no longer
+                uses: removed by its role (with the swept index files) in
+                one vhosting.postfix.remove_files call.
 ``packages``    Debian packages the part's role installs.
 ``postfix_packages`` Postfix plug-ins and drivers the part needs, installed
                 with Postfix by the server role (the packages of the
@@ -50,7 +53,7 @@ __metaclass__ = type
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import INDEX_SUFFIXES
 
-CONTRIBUTION_KEYS = ("parameters", "services", "tables", "table_type", "table_paths", "packages", "postfix_packages",
+CONTRIBUTION_KEYS = ("parameters", "services", "tables", "table_type", "table_paths", "stale_files", "packages", "postfix_packages",
                      "rewrite", "overrides", "maps", "fact")
 
 # Lookup table types the roles accept for their own tables: the indexed types

@@ -126,19 +126,20 @@ def assemble(built, registry=REGISTRY, composed=COMPOSED):
     """Each role's part of the fact, from the contributions of its parts.
 
     Returns ({fact key: fact}, {role: {source path: type in use or None}},
-    {map name: mapping}, [packages of Postfix's plug-ins]). Raises
+    {map name: mapping}, [packages of Postfix's plug-ins], {role: [stale files]}). Raises
     RegistryError when two parts set one parameter that is not declared in
     ``composed``, when two parts name one map, or a part contributes to a
     composed parameter without being declared as its contributor.
     """
     composed_names = dict(composed)
     facts, table_paths, maps = {}, {}, {}
-    owners, contributions, postfix_packages, rewrite = {}, {}, [], {}
+    owners, contributions, postfix_packages, rewrite, stale = {}, {}, [], {}, {}
     for part in registry:
         contribution = built.get(part.name)
         key = fact_key(part.role)
         fact = facts.setdefault(key, {"parameters": {}, "services": [], "tables": {}, "packages": []})
         paths = table_paths.setdefault(part.role, {})
+        role_stale = stale.setdefault(part.role, [])
         if contribution is None:
             continue
         for name, value in (contribution.get("parameters") or {}).items():
@@ -159,6 +160,7 @@ def assemble(built, registry=REGISTRY, composed=COMPOSED):
         if "table_type" in contribution:
             fact["table_type"] = contribution["table_type"]
         paths.update(contribution.get("table_paths") or {})
+        role_stale.extend(p for p in contribution.get("stale_files") or [] if p not in role_stale)
         for name, mapping in (contribution.get("maps") or {}).items():
             if name in maps:
                 raise RegistryError("two parts name the map %s" % name)
@@ -186,7 +188,7 @@ def assemble(built, registry=REGISTRY, composed=COMPOSED):
         overrides = (built.get(part.name) or {}).get("overrides")
         if overrides:
             facts[fact_key(part.role)]["parameters"].update(overrides)
-    return facts, table_paths, maps, postfix_packages
+    return facts, table_paths, maps, postfix_packages, stale
 
 
 def packages_of_types(types):

@@ -91,8 +91,9 @@ def test_host_model_switches_main_cf_to_the_database_and_keeps_the_files():
     assert [(t["name"], t["file"], t["source"]) for t in tables] == [
         ("virtual_alias_map", "lmdb:/etc/postfix/virtual", "/etc/postfix/virtual"),
         ("virtual_mailbox_map", "lmdb:/etc/postfix/vmailbox", "/etc/postfix/vmailbox")]
-    assert "/etc/postfix/vhosting-db/transport_map.cf" in role["stale_cf_files"]
-    assert "/etc/postfix/vhosting-db/virtual_alias_map.cf" not in role["stale_cf_files"]
+    stale = model["stale_files"]["domains"]
+    assert "/etc/postfix/vhosting-db/transport_map.cf" in stale
+    assert "/etc/postfix/vhosting-db/virtual_alias_map.cf" not in stale and "/etc/postfix/vhosting-db" not in stale
     assert {"postfix-pgsql", "python3-psycopg2"} <= set(model["server"]["packages"])
     assert "s3cret" not in json.dumps(model) and "t0psecret" not in json.dumps(model)
 
@@ -101,7 +102,8 @@ def test_host_model_with_files_removes_every_cf_file():
     model = host_model(role_values(), BOXES, hostname="mx")
     assert model["domains_role"]["network"] is None
     assert model["domains_role"]["parameters"]["virtual_alias_maps"] == "lmdb:/etc/postfix/virtual"
-    assert model["domains_role"]["stale_cf_files"] == nt.stale_cf_files("/etc/postfix/vhosting-db")
+    stale = model["stale_files"]["domains"]
+    assert set(nt.stale_cf_files("/etc/postfix/vhosting-db")) <= set(stale) and "/etc/postfix/vhosting-db" in stale
 
 
 def test_host_model_refuses_a_bad_database_before_anything():
