@@ -32,6 +32,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model impor
     domain_options,
     fingerprint,
     host_model,
+    raw_fingerprint,
 )
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_checks import lookalike_names
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._parts import ROLE_PREFIXES
@@ -143,6 +144,16 @@ class ActionModule(ActionBase):
         del tmp
         task_vars = task_vars or {}
         hostname = task_vars.get("inventory_hostname")
+        known = task_vars.get("vhosting_postfix__model")
+        play = _play_id(self._task)
+        if play is not None and isinstance(known, dict) and known.get("play") == play and _files_exist(known):
+            # The dependency runs before each role: within one play, the same
+            # untemplated input as for the model this play built or confirmed
+            # is the same model, without templating every definition again.
+            key = self._key()
+            if not isinstance(key, list) and known.get("raw_input") == raw_fingerprint(task_vars, hostname, key):
+                result.update(changed=False, msg="validated earlier in this play: " + _summary(known))
+                return result
         roles = self._roles()
         defaults = {}
         for role_defaults, _options in roles.values():
@@ -158,20 +169,17 @@ class ActionModule(ActionBase):
         if unusable:
             return self._failed(result, hostname, problems)
         primaries = self._primaries(values, task_vars, roles, defaults, problems)
-        try:
-            # The fingerprint's secret, on the control node only (see _fingerprint_key).
-            key = _fingerprint_key.load_or_create(
-                _fingerprint_key.key_path(C.config.get_config_value("ANSIBLE_HOME")))
-        except (IOError, OSError, _fingerprint_key.FingerprintKeyError) as exc:
-            return self._failed(result, hostname, problems + ["cannot read or make the key of the model's "
-                                                              "fingerprint on the control node: %s" % to_native(exc)])
-        known = task_vars.get("vhosting_postfix__model")
+        key = self._key()
+        if isinstance(key, list):
+            return self._failed(result, hostname, problems + key)
+        raw = raw_fingerprint(task_vars, hostname, key)
         if not problems and isinstance(known, dict) and known.get("fingerprint") == fingerprint(
-                values, definitions, primaries, hostname, key) and all(
-                    os.path.exists(path) for path in (known.get("table_files") or {}).values()):
-            # The same input as for the model this host already has (the
-            # dependency runs before each role): it is valid and current.
-            result.update(changed=False, msg="input unchanged since the last validation: " + _summary(known))
+                values, definitions, primaries, hostname, key) and _files_exist(known):
+            # The same input as for the model this host already has (from an
+            # earlier play of this run): it is valid and current; the rest of
+            # this play takes the shortcut above.
+            result.update(changed=False, msg="input unchanged since the last validation: " + _summary(known),
+                          ansible_facts={"vhosting_postfix__model": dict(known, play=play, raw_input=raw)})
             return result
         try:
             model = host_model(values, definitions, primaries, hostname, key)
@@ -184,9 +192,18 @@ class ActionModule(ActionBase):
         except (IOError, OSError, ValueError) as exc:
             return self._failed(result, hostname, ["cannot write the model's tables on the control node: %s"
                                                    % to_native(exc)])
+        model.update(play=play, raw_input=raw)
         result.update(changed=False, ansible_facts={"vhosting_postfix__model": model},
                       msg=_summary(model))
         return result
+
+    @staticmethod
+    def _key():
+        """The fingerprint's secret, on the control node only (see _fingerprint_key), or [the problem]."""
+        try:
+            return _fingerprint_key.load_or_create(_fingerprint_key.key_path(C.config.get_config_value("ANSIBLE_HOME")))
+        except (IOError, OSError, _fingerprint_key.FingerprintKeyError) as exc:
+            return ["cannot read or make the key of the model's fingerprint on the control node: %s" % to_native(exc)]
 
     @staticmethod
     def _failed(result, hostname, problems):
@@ -206,6 +223,21 @@ def _tables_to_files(model):
     model["table_entries"] = dict((name, len(mapping)) for name, mapping in tables.items())
     base = os.path.join(C.config.get_config_value("ANSIBLE_HOME"), "tmp", "vhosting-postfix-tables")
     model["table_files"] = _table_files.write(base, model["fingerprint"], tables)
+
+
+def _play_id(task):
+    """The identity of the play a task runs in (None when it cannot be told)."""
+    node = task
+    while node is not None:
+        play = getattr(node, "_play", None)
+        if play is not None:
+            return getattr(play, "_uuid", None)
+        node = getattr(node, "_parent", None)
+    return None
+
+
+def _files_exist(model):
+    return all(os.path.exists(path) for path in (model.get("table_files") or {}).values())
 
 
 def _summary(model):

@@ -79,6 +79,7 @@ ansible_facts:
           (C(model), C(parameters), C(tables), C(table_type), C(canonical)), C(dovecot), C(stale_index_files),
           C(stale_files) (per role, what it removes), C(table_files) and C(table_entries); C(domains_role.network) is
           the network backend (tables, .cf files, connection without passwords) or null. Built from the registry of
-          parts, see docs/architecture.md.
+          parts, see docs/architecture.md. C(play) and C(raw_input) let the dependency before the next role of the
+          same play recognise its input without templating it again.
       type: dict
 """

@@ -184,6 +184,22 @@ def fingerprint(values, definitions, primaries, hostname, key):
     return hmac.new(key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
 
 
+def raw_fingerprint(variables, hostname, key):
+    """A keyed digest of the host's ``vhosting_*`` variables as the inventory gives them (untemplated).
+
+    Cheap (no templating of 10,000 definitions): the host_model action uses it
+    to recognise, within one play, the input it built or confirmed the model
+    from. None when the variables cannot be serialised.
+    """
+    raw = dict((name, value) for name, value in variables.items()
+               if name.startswith("vhosting_") and not name.startswith(INTERNAL_PREFIX))
+    try:
+        text = json.dumps([MODEL_VERSION, hostname, raw], sort_keys=True, separators=(",", ":"), default=repr)
+    except (TypeError, ValueError):
+        return None
+    return hmac.new(key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+
+
 def host_model(values, definitions, primaries=None, hostname=None, key=None, registry=_parts.REGISTRY,
                composed=_parts.COMPOSED):
     """Validate one host's input for every role and return its model, or raise ModelError.

@@ -58,11 +58,14 @@ class Play(object):
     def task_vars(self, host):
         return self.variables.get_vars(host=self.inventory.get_host(host), include_hostvars=True)
 
-    def run(self, host, task_vars=None):
+    def run(self, host, task_vars=None, play="play-1"):
         task_vars = self.task_vars(host) if task_vars is None else task_vars
         task = mock.MagicMock()
         task.async_val = 0
         task.check_mode = False
+        # The play the task runs in, as Ansible's blocks carry it.
+        task._play = None
+        task._parent = mock.MagicMock(_play=mock.MagicMock(_uuid=play))
         action = ActionModule(task, mock.MagicMock(), mock.MagicMock(), self.loader,
                               Templar(loader=self.loader, variables=task_vars), None)
         return action.run(task_vars=task_vars)
@@ -133,8 +136,11 @@ def test_the_same_input_again_is_recognised_and_any_change_rebuilds(tmp_path, ho
     task_vars = inventory.task_vars("mx1")
     assert task_vars["vhosting_postfix__model"]["fingerprint"] == model["fingerprint"]
 
-    again = inventory.run("mx1", task_vars)
-    assert again == {"changed": False, "msg": "input unchanged since the last validation: " + SUMMARY}
+    # A later play of the run: the templated input is compared (and the model now belongs to that play too).
+    again = inventory.run("mx1", task_vars, play="play-2")
+    assert again["changed"] is False and again["msg"] == "input unchanged since the last validation: " + SUMMARY
+    assert model_of(again)["play"] == "play-2"
+    assert dict(model_of(again), play=None) == dict(model, play=None)
 
     # One alias target changed: a full rebuild, with a fingerprint of its own.
     changed = dict(task_vars, vhosting_domain__alias_test=dict(ALIAS, aliases={"sales": "info@box.test"}))
@@ -157,7 +163,7 @@ def test_a_known_model_with_another_fingerprint_is_not_taken_for_the_current_one
     inventory = play(tmp_path, {"mx1": DOMAINS})
     model = model_of(inventory.run("mx1"))
     stale = dict(model, fingerprint="0" * 64)
-    result = inventory.run("mx1", dict(inventory.task_vars("mx1"), vhosting_postfix__model=stale))
+    result = inventory.run("mx1", dict(inventory.task_vars("mx1"), vhosting_postfix__model=stale), play="play-2")
     assert model_of(result)["fingerprint"] == model["fingerprint"]
 
 
@@ -273,13 +279,13 @@ def test_a_backup_mx_is_current_while_its_primaries_are_and_rebuilt_when_one_cha
     first = inventory.run("mx2")
     model = model_of(first)
     inventory.set_facts("mx2", first)
-    assert inventory.run("mx2")["msg"].startswith("input unchanged since the last validation: ")
+    assert inventory.run("mx2", play="play-2")["msg"].startswith("input unchanged since the last validation: ")
 
     # Only the primary's inventory changes (a new alias on mx1): the backup's model is rebuilt.
     hosts["mx1"] = dict(DOMAINS, vhosting_domain__alias_test=dict(ALIAS, aliases={"sales": "bob@box.test",
                                                                                   "new": "bob@box.test"}))
     changed = play(tmp_path, hosts)
-    result = changed.run("mx2", dict(changed.task_vars("mx2"), vhosting_postfix__model=model))
+    result = changed.run("mx2", dict(changed.task_vars("mx2"), vhosting_postfix__model=model), play="run-2")
     rebuilt = model_of(result)
     assert rebuilt["fingerprint"] != model["fingerprint"]
     assert "new@alias.test" in rebuilt["relay"]["model"]["relay_recipients"]
@@ -338,3 +344,20 @@ def test_a_key_readable_by_others_fails_without_quoting_it(tmp_path, home):
     (problem,) = result["problems"]
     assert problem.startswith("cannot read or make the key of the model's fingerprint on the control node: ")
     assert "readable or writable by others (mode 0644)" in problem and "k" * 32 not in result["msg"]
+
+
+def test_within_one_play_the_untemplated_input_is_enough(tmp_path, home):
+    inventory = play(tmp_path, {"mx1": DOMAINS})
+    first = inventory.run("mx1", play="p")
+    inventory.set_facts("mx1", first)
+    task_vars = inventory.task_vars("mx1")
+    # The dependency before the next role of the same play: no templating, no new facts.
+    again = inventory.run("mx1", task_vars, play="p")
+    assert again == {"changed": False, "msg": "validated earlier in this play: " + SUMMARY}
+    # A vhosting variable that differs (set between two roles of the play): validated and built again.
+    changed = dict(task_vars, vhosting_domain__alias_test=dict(ALIAS, aliases={"sales": "info@box.test"}))
+    rebuilt = inventory.run("mx1", changed, play="p")
+    assert model_of(rebuilt)["fingerprint"] != model_of(first)["fingerprint"]
+    # A bad value set between two roles is still caught.
+    broken = dict(task_vars, vhosting_server__myhostname="bad host!")
+    assert inventory.run("mx1", broken, play="p")["failed"] is True
