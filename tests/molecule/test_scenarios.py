@@ -34,6 +34,12 @@ TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1800"))
 DURATION = {"dbtables": 13, "dovecot": 12, "faults": 10, "domains": 8, "lists": 7, "relay": 5, "default": 4,
             "lookup_table": 4, "postconf": 2}
 SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
+# The tasks that reach a host in the idempotence run (a run that changes
+# nothing), per host at most, counted by the vhosting.postfix.round_trips
+# callback (loop items each; skipped tasks and control-node actions not).
+# A scenario not listed here has its figure printed in the log only.
+ROUND_TRIPS = {}
+_TRIPS_RE = re.compile(r"^vhosting\.postfix round trips: (.*)$", re.MULTILINE)
 
 
 def _releases():
@@ -125,6 +131,27 @@ def test_molecule_yml_keeps_settings_where_molecule_reads_them(scenario):
         assert platform["name"].startswith("vh-%s-" % scenario), platform["name"]
 
 
+def round_trips(text, scenario):
+    """{host: tasks that reached it} of the idempotence run in a Molecule log ({} when not found)."""
+    start = text.find("[%s > idempotence] Executing" % scenario)
+    end = text.find("[%s > idempotence] Executed" % scenario, start)
+    if start < 0 or end < 0:
+        return {}
+    found = _TRIPS_RE.findall(text[start:end])
+    if not found:
+        return {}
+    return dict((host, int(count)) for host, count in (pair.rsplit("=", 1) for pair in found[-1].split()
+                                                         if "=" in pair))
+
+
+def test_round_trips_are_read_from_the_idempotence_run():
+    log = ("INFO     [s > converge] Executing\nvhosting.postfix round trips: a=40\n"
+           "INFO     [s > idempotence] Executing\nx\nvhosting.postfix round trips: vh-s-a-d12-p1=7 vh-s-b-d12-p1=9\n"
+           "INFO     [s > idempotence] Executed: Successful\nvhosting.postfix round trips: a=50\n")
+    assert round_trips(log, "s") == {"vh-s-a-d12-p1": 7, "vh-s-b-d12-p1": 9}
+    assert round_trips("nothing", "s") == {}
+
+
 @pytest.mark.parametrize("scenario, release, image", list(_params()))
 def test_scenario(scenario, release, image, tmp_path):
     suffix = "-d%s-p%d" % (release, os.getpid())
@@ -141,6 +168,7 @@ def test_scenario(scenario, release, image, tmp_path):
         NO_COLOR="1", PY_COLORS="0", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
         VHOSTING_IMAGE=image,
         VHOSTING_SUFFIX=suffix,
+        ANSIBLE_CALLBACKS_ENABLED="vhosting.postfix.round_trips",
         MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / "ephemeral"),
         ANSIBLE_HOME=str(tmp_path / "ansible-home"),
     )
@@ -157,6 +185,11 @@ def test_scenario(scenario, release, image, tmp_path):
         # The run must really have converged twice (idempotence) and verified.
         for step in ("converge", "idempotence", "verify"):
             assert re.search(r"\b%s\b\W+Executed: Successful" % step, text), "step %s did not run in %s" % (step, kept)
+        trips = round_trips(text, scenario)
+        limit = ROUND_TRIPS.get(scenario)
+        if limit is not None:
+            assert trips and max(trips.values()) <= limit, (
+                "%s: a run that changes nothing reached a host more than %d times: %s" % (name, limit, trips))
     finally:
         _remove_leftovers(scenario, suffix)
         if log.exists():
