@@ -1,0 +1,142 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vhosting.postfix contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: host_probe
+short_description: Read, in one round trip, what the collection's roles need to know about a host
+version_added: 0.1.0
+description:
+  - Reads, without changing anything, which Debian packages are installed, which files exist, which systemd units
+    are active and enabled, and the version of Dovecot. The C(vhosting.postfix.common) role runs it once per play,
+    so that the roles' tasks that would only confirm a state (installing installed packages, creating existing
+    files, starting a running service) are skipped instead of each costing a round trip in a run that changes
+    nothing.
+  - Every answer is read at the time of the probe; a task that changes the host afterwards in the same run does not
+    update it (the roles only skip a task when the probe shows that its result is already there).
+author:
+  - vhosting.postfix maintainers (@vhosting)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+options:
+  packages:
+    description: Debian package names to look up.
+    type: list
+    elements: str
+    default: []
+  paths:
+    description: Paths whose existence to report (a symbolic link counts as existing, not followed).
+    type: list
+    elements: path
+    default: []
+  units:
+    description: systemd units whose state to report.
+    type: list
+    elements: str
+    default: []
+"""
+
+EXAMPLES = r"""
+- name: Probe the host
+  vhosting.postfix.host_probe:
+    packages: [postfix, postfix-lmdb]
+    paths: [/etc/postfix/main.cf]
+    units: [postfix.service]
+  register: probe
+"""
+
+RETURN = r"""
+packages:
+  description: Each package with its installed version, or null when it is not installed.
+  type: dict
+  returned: always
+paths:
+  description: Each path with true when it exists.
+  type: dict
+  returned: always
+units:
+  description: Each unit with C(active) and C(enabled) (the answers of C(systemctl is-active) and C(is-enabled)).
+  type: dict
+  returned: always
+dovecot_version:
+  description: The output of C(dovecot --version), or the candidate version apt would install, or an empty string.
+  type: str
+  returned: always
+"""
+
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+_UNIT_RE = re.compile(r"^[A-Za-z0-9@_.:-]+\.(service|timer|socket|target|path)$")
+
+
+def parse_dpkg(output, names):
+    """{name: version or None} from ``dpkg-query -W -f '${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'``."""
+    found = dict((name, None) for name in names)
+    for line in output.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 3 and fields[0] in found and fields[1].startswith("ii"):
+            found[fields[0]] = fields[2]
+    return found
+
+
+def parse_candidate(output):
+    """The candidate version of ``apt-cache policy`` ('' when none)."""
+    match = re.search(r"^\s*Candidate:\s*(\S+)", output, re.MULTILINE)
+    return match.group(1) if match and match.group(1) != "(none)" else ""
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        packages=dict(type="list", elements="str", default=[]),
+        paths=dict(type="list", elements="path", default=[]),
+        units=dict(type="list", elements="str", default=[]),
+    ), supports_check_mode=True)
+    packages, units = module.params["packages"], module.params["units"]
+    for name in packages:
+        if not _PACKAGE_RE.match(name):
+            module.fail_json(msg="%r is not a Debian package name" % name)
+    for name in units:
+        if not _UNIT_RE.match(name):
+            module.fail_json(msg="%r is not a systemd unit name" % name)
+    result = dict(changed=False, packages=dict((name, None) for name in packages), paths={}, units={},
+                  dovecot_version="")
+    if packages and module.get_bin_path("dpkg-query"):
+        _rc, out, _err = module.run_command(["dpkg-query", "-W", "-f", "${Package}\t${db:Status-Abbrev}\t${Version}\n"]
+                                            + packages)
+        result["packages"] = parse_dpkg(out, packages)
+    for path in module.params["paths"]:
+        result["paths"][path] = os.path.lexists(path)
+    systemctl = module.get_bin_path("systemctl") if units else None
+    for unit in units:
+        active = enabled = ""
+        if systemctl:
+            _rc, active, _err = module.run_command([systemctl, "is-active", unit])
+            _rc, enabled, _err = module.run_command([systemctl, "is-enabled", unit])
+        result["units"][unit] = {"active": active.strip(), "enabled": enabled.strip()}
+    dovecot = module.get_bin_path("dovecot")
+    rc, out = 1, ""
+    if dovecot:
+        rc, out, _err = module.run_command([dovecot, "--version"])
+    if rc == 0 and out.strip():
+        result["dovecot_version"] = out.strip()
+    elif module.get_bin_path("apt-cache"):
+        rc, out, _err = module.run_command(["apt-cache", "policy", "dovecot-core"], environ_update={"LC_ALL": "C"})
+        result["dovecot_version"] = parse_candidate(out) if rc == 0 else ""
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+"""host_probe: the answers of dpkg-query, apt-cache, the file system and systemctl, read without changing anything."""
+import json
+import os
+import stat
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.vhosting.postfix.plugins.modules import host_probe
+
+DPKG = ("postfix\tii \t3.7.11-0+deb12u1\npostfix-lmdb\tii \t3.7.11-0+deb12u1\n"
+        "dovecot-core\trc \t1:2.3.19.1+dfsg1-2.1\n")
+POLICY = "dovecot-core:\n  Installed: (none)\n  Candidate: 1:2.3.19.1+dfsg1-2.1+deb12u1\n  Version table:\n"
+
+
+def test_parse_dpkg_counts_installed_packages_only():
+    found = host_probe.parse_dpkg(DPKG, ["postfix", "postfix-lmdb", "dovecot-core", "mlmmj"])
+    assert found == {"postfix": "3.7.11-0+deb12u1", "postfix-lmdb": "3.7.11-0+deb12u1", "dovecot-core": None,
+                     "mlmmj": None}
+
+
+def test_parse_candidate():
+    assert host_probe.parse_candidate(POLICY) == "1:2.3.19.1+dfsg1-2.1+deb12u1"
+    assert host_probe.parse_candidate("dovecot-core:\n  Candidate: (none)\n") == ""
+    assert host_probe.parse_candidate("") == ""
+
+
+@pytest.fixture
+def fake_bin(tmp_path, monkeypatch):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    scripts = {
+        "dpkg-query": "#!/bin/sh\nprintf '%s'\n" % DPKG.replace("\t", "\\t").replace("\n", "\\n"),
+        "systemctl": "#!/bin/sh\ncase \"$1 $2\" in\n  'is-active postfix.service') echo active ;;\n"
+                     "  'is-enabled postfix.service') echo enabled ;;\n  is-active*) echo inactive; exit 3 ;;\n"
+                     "  *) echo disabled; exit 1 ;;\nesac\n",
+        "apt-cache": "#!/bin/sh\nprintf '%s'\n" % POLICY.replace("\n", "\\n"),
+    }
+    for name, text in scripts.items():
+        path = bindir / name
+        path.write_text(text)
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", "%s:/usr/bin:/bin" % bindir)
+    return bindir
+
+
+def run(capsys, **args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            host_probe.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_one_call_answers_everything(fake_bin, tmp_path, capsys):
+    (tmp_path / "main.cf").write_text("")
+    os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
+    result = run(capsys, packages=["postfix", "mlmmj"],
+                 paths=[str(tmp_path / "main.cf"), str(tmp_path / "aliases"), str(tmp_path / "dangling")],
+                 units=["postfix.service", "vhosting-mlmmj-maintd.timer"])
+    assert result["changed"] is False
+    assert result["packages"] == {"postfix": "3.7.11-0+deb12u1", "mlmmj": None}
+    assert result["paths"] == {str(tmp_path / "main.cf"): True, str(tmp_path / "aliases"): False,
+                               str(tmp_path / "dangling"): True}
+    assert result["units"] == {"postfix.service": {"active": "active", "enabled": "enabled"},
+                               "vhosting-mlmmj-maintd.timer": {"active": "inactive", "enabled": "disabled"}}
+    # No dovecot binary here: the version apt would install.
+    assert result["dovecot_version"] == "1:2.3.19.1+dfsg1-2.1+deb12u1"
+
+
+@pytest.mark.parametrize("args, msg", [
+    ({"packages": ["postfix; rm -rf /"]}, "is not a Debian package name"),
+    ({"units": ["postfix"]}, "is not a systemd unit name"),
+    ({"units": ["../../x.service"]}, "is not a systemd unit name"),
+])
+def test_bad_names_are_refused(fake_bin, capsys, args, msg):
+    result = run(capsys, **args)
+    assert result["failed"] is True and msg in result["msg"]
