@@ -233,7 +233,7 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
     built = _parts.build(ctx, problems, registry)
     _checks(values, domains, registry, problems)
     # Put together even with problems, so that the relay policy and the conflicts are reported in the same run.
-    facts, table_paths, maps, postfix_packages, stale_files = _parts.assemble(built, registry, composed)
+    facts, table_paths, maps, postfix_packages, stale_files, probe = _parts.assemble(built, registry, composed)
     server_parameters = values["vhosting_server__parameters"] or {}
     parameters, sources = _parts.relay_policy_input(facts, server_parameters)
     _relay_policy_check(parameters, sources, values["vhosting_server__relay_trusted_restrictions"],
@@ -268,4 +268,11 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
         "fingerprint": None if key is None else fingerprint(values, definitions, primaries, hostname, key),
     }
     model.update(facts)
+    # What vhosting.postfix.host_probe reads before the first role changes anything.
+    every_stale = sorted(set(p for paths in model["stale_files"].values() for p in paths))
+    model["probe"] = {
+        "packages": sorted(set(p for fact in facts.values() for p in fact.get("packages") or [])),
+        "paths": sorted(set(probe["paths"]) | set(every_stale)),
+        "units": sorted(set(probe["units"])),
+    }
     return model

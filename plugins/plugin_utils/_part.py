@@ -24,6 +24,10 @@ these keys (see docs/architecture.md):
 ``stale_files`` files and directories the part wrote earlier and no longer
                 uses: removed by its role (with the swept index files) in
                 one vhosting.postfix.remove_files call.
+``probe``       {"paths": [...], "units": [...]}: what the part's tasks need to
+                know of the host (a file exists, a unit runs), read with the
+                packages and every stale file in one vhosting.postfix.host_probe
+                call before the first role changes anything.
 ``packages``    Debian packages the part's role installs.
 ``postfix_packages`` Postfix plug-ins and drivers the part needs, installed
                 with Postfix by the server role (the packages of the
@@ -53,7 +57,7 @@ __metaclass__ = type
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import INDEX_SUFFIXES
 
-CONTRIBUTION_KEYS = ("parameters", "services", "tables", "table_type", "table_paths", "stale_files", "packages", "postfix_packages",
+CONTRIBUTION_KEYS = ("parameters", "services", "tables", "table_type", "table_paths", "stale_files", "probe", "packages", "postfix_packages",
                      "rewrite", "overrides", "maps", "fact")
 
 # Lookup table types the roles accept for their own tables: the indexed types

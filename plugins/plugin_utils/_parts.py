@@ -126,7 +126,7 @@ def assemble(built, registry=REGISTRY, composed=COMPOSED):
     """Each role's part of the fact, from the contributions of its parts.
 
     Returns ({fact key: fact}, {role: {source path: type in use or None}},
-    {map name: mapping}, [packages of Postfix's plug-ins], {role: [stale files]}). Raises
+    {map name: mapping}, [packages of Postfix's plug-ins], {role: [stale files]}, {"paths": [...], "units": [...]}). Raises
     RegistryError when two parts set one parameter that is not declared in
     ``composed``, when two parts name one map, or a part contributes to a
     composed parameter without being declared as its contributor.
@@ -134,6 +134,7 @@ def assemble(built, registry=REGISTRY, composed=COMPOSED):
     composed_names = dict(composed)
     facts, table_paths, maps = {}, {}, {}
     owners, contributions, postfix_packages, rewrite, stale = {}, {}, [], {}, {}
+    probe = {"paths": [], "units": []}
     for part in registry:
         contribution = built.get(part.name)
         key = fact_key(part.role)
@@ -161,6 +162,8 @@ def assemble(built, registry=REGISTRY, composed=COMPOSED):
             fact["table_type"] = contribution["table_type"]
         paths.update(contribution.get("table_paths") or {})
         role_stale.extend(p for p in contribution.get("stale_files") or [] if p not in role_stale)
+        for kind in ("paths", "units"):
+            probe[kind].extend(v for v in (contribution.get("probe") or {}).get(kind, []) if v not in probe[kind])
         for name, mapping in (contribution.get("maps") or {}).items():
             if name in maps:
                 raise RegistryError("two parts name the map %s" % name)
@@ -188,7 +191,7 @@ def assemble(built, registry=REGISTRY, composed=COMPOSED):
         overrides = (built.get(part.name) or {}).get("overrides")
         if overrides:
             facts[fact_key(part.role)]["parameters"].update(overrides)
-    return facts, table_paths, maps, postfix_packages, stale
+    return facts, table_paths, maps, postfix_packages, stale, probe
 
 
 def packages_of_types(types):

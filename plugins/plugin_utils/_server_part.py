@@ -10,6 +10,9 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._networks import 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part, table_type
 
 ALIASES = "/etc/aliases"
+MAIN_CF = "/etc/postfix/main.cf"
+# The index file of /etc/aliases for each table type.
+ALIAS_DB_SUFFIX = {"lmdb": ".lmdb", "cdb": ".cdb", "hash": ".db", "btree": ".db"}
 
 
 def build(ctx, problems):
@@ -43,7 +46,9 @@ def build(ctx, problems):
         "overrides": dict(values["vhosting_server__parameters"] or {}),
         "table_paths": {ALIASES: default_type},
         "packages": ["postfix"],
-        "fact": {"mynetworks": mynetworks},
+        "probe": {"paths": [MAIN_CF, ALIASES, ALIASES + ALIAS_DB_SUFFIX.get(default_type, ".db")],
+                  "units": ["postfix.service"]},
+        "fact": {"mynetworks": mynetworks, "alias_database": ALIASES + ALIAS_DB_SUFFIX.get(default_type, ".db")},
     }
 
 

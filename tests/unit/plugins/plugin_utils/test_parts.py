@@ -186,3 +186,13 @@ def test_every_part_names_a_registered_role_and_only_known_contribution_keys():
         assert part.role in roles, part
     built = _parts.build(ctx, [])
     assert set(built) == set(part.name for part in _parts.REGISTRY)
+
+
+def test_the_probe_reads_every_package_stale_file_and_what_the_parts_ask_for():
+    built = model()
+    probe = built["probe"]
+    assert {"postfix", "postfix-lmdb", "toy-milter", "postfix-toy"} <= set(probe["packages"])
+    assert {"/etc/postfix/main.cf", "/etc/aliases", "/etc/aliases.lmdb"} <= set(probe["paths"])
+    assert set(p for paths in built["stale_files"].values() for p in paths) <= set(probe["paths"])
+    assert TOY_TABLE + ".lmdb" in probe["paths"] and "postfix.service" in probe["units"]
+    assert built["server"]["alias_database"] == "/etc/aliases.lmdb"
