@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+"""One check for the reloads that an earlier run left pending (vhosting.postfix.common).
+
+vhosting.postfix.common runs before every role of a play (allow_duplicates).
+It used to stat Postfix's marker each time: a converge whose server role
+changed main.cf (the postconf module writes the marker before the change)
+then said, before each later role, that "an earlier run" did not get to
+reload, each time as changed. The check must look for every service's marker
+once per host and run (guard fact), before any role changed anything, and
+the dovecot role must not keep a copy of its own.
+"""
+import pathlib
+
+import jinja2
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+COMMON = ROOT / "roles" / "common"
+GUARD = "vhosting_postfix__pending_checked"
+REGISTRY = "vhosting_postfix__reload_markers"
+
+
+def load(path):
+    return yaml.safe_load(path.read_text())
+
+
+def tasks(items):
+    for item in items or []:
+        yield item
+        for key in ("block", "rescue", "always"):
+            yield from tasks(item.get(key))
+
+
+def when_list(task):
+    when = task.get("when", [])
+    return when if isinstance(when, list) else [when]
+
+
+def listens(handler):
+    topics = handler.get("listen", [])
+    return topics if isinstance(topics, list) else [topics]
+
+
+def marker_checks():
+    """The top-level task or block of common's tasks that stats the markers, and that stat."""
+    found = []
+    for top in load(COMMON / "tasks" / "main.yml"):
+        for task in tasks([top]):
+            if "ansible.builtin.stat" in task and "marker" in str(task["ansible.builtin.stat"].get("path", "")):
+                found.append((top, task))
+    return found
+
+
+def markers():
+    return load(COMMON / "vars" / "main.yml")[REGISTRY]
+
+
+def render(expression, **context):
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters["default"] = lambda value, default=None: default if isinstance(value, jinja2.Undefined) else value
+    body = expression.strip()
+    assert body.startswith("{{") and body.endswith("}}")
+    return env.compile_expression(body[2:-2].strip())(**context)
+
+
+def test_every_service_is_one_entry_with_its_marker_topic_and_role():
+    entries = markers()
+    assert [entry["name"] for entry in entries] == ["Postfix", "Dovecot"]
+    for entry in entries:
+        assert set(entry) == {"name", "marker", "topic", "role"}
+        assert entry["marker"].startswith("/var/lib/vhosting-postfix/")
+    # the paths of earlier versions: their markers are still picked up
+    assert {entry["name"]: entry["marker"] for entry in entries} == {
+        "Postfix": "/var/lib/vhosting-postfix/reload-pending",
+        "Dovecot": "/var/lib/vhosting-postfix/dovecot-reload-pending",
+    }
+    # the marker the postconf module writes by default
+    text = (ROOT / "plugins" / "module_utils" / "_owner_state.py").read_text()
+    assert 'PENDING_FILE = STATE_ROOT + "/reload-pending"' in text
+
+
+def test_each_topic_has_handlers_in_its_role_that_reload_and_remove_the_marker():
+    for entry in markers():
+        role = entry["role"].rsplit(".", 1)[1]
+        handlers = load(ROOT / "roles" / role / "handlers" / "main.yml")
+        listening = [h for h in handlers if entry["topic"] in listens(h)]
+        assert any("reloaded" in str(h.get("ansible.builtin.systemd_service", {}).get("state")) for h in listening)
+        removes = [h for h in listening if h.get("ansible.builtin.file", {}).get("path") == entry["marker"]]
+        assert len(removes) == 1 and removes[0]["ansible.builtin.file"]["state"] == "absent"
+
+
+def test_one_guarded_check_for_all_markers():
+    found = marker_checks()
+    assert len(found) == 1, "exactly one task stats the markers"
+    top, stat = found[0]
+    assert REGISTRY in str(stat.get("loop")) or "vhosting_postfix__unchecked" in str(stat.get("loop"))
+    # guarded: the block runs only for services this run has not looked for yet
+    assert "block" in top
+    unchecked = top["vars"]["vhosting_postfix__unchecked"]
+    assert GUARD in unchecked and REGISTRY in unchecked
+    assert any("vhosting_postfix__unchecked" in str(w) for w in when_list(top))
+    body = top["block"]
+    # the guard is set last, after the report
+    last = body[-1]
+    assert GUARD in last.get("ansible.builtin.set_fact", {})
+    report = [t for t in body if "ansible.builtin.debug" in t]
+    assert len(report) == 1
+    assert report[0]["changed_when"] is True
+    assert "item.item.topic" in report[0]["notify"]
+    assert "An earlier run changed the {{ item.item.name }} configuration" in " ".join(
+        report[0]["ansible.builtin.debug"]["msg"].split())
+
+
+def test_the_guard_looks_once_per_service_and_only_where_its_handlers_are():
+    top, _stat = marker_checks()[0]
+    expression = top["vars"]["vhosting_postfix__unchecked"]
+    remember = top["block"][-1]["ansible.builtin.set_fact"][GUARD]
+    names = ["vhosting.postfix.server", "vhosting.postfix.common"]
+    everything = names + ["vhosting.postfix.dovecot"]
+
+    def unchecked(checked, roles):
+        context = {REGISTRY: markers(), "ansible_role_names": roles}
+        if checked is not None:
+            context[GUARD] = checked
+        return [entry["name"] for entry in render(expression, **context)]
+
+    # first pass of the run: both, or Postfix only in a play without the dovecot role
+    assert unchecked(None, everything) == ["Postfix", "Dovecot"]
+    assert unchecked(None, names) == ["Postfix"]
+    # what the first pass remembers
+    after = render(remember, **{REGISTRY: markers(), "vhosting_postfix__unchecked": markers()[:1]})
+    assert list(after) == ["Postfix"]
+    # later passes: nothing again (the marker may be this run's own), but
+    # Dovecot when its role comes later in the run
+    assert unchecked(["Postfix"], names) == []
+    assert unchecked(["Postfix"], everything) == ["Dovecot"]
+    assert unchecked(["Postfix", "Dovecot"], everything) == []
+
+
+def test_the_handlers_look_again_after_they_ran_but_not_in_check_mode():
+    handlers = load(COMMON / "handlers" / "main.yml")
+    rearm = [h for h in handlers if GUARD in h.get("ansible.builtin.set_fact", {})]
+    assert len(rearm) == 1
+    assert rearm[0]["ansible.builtin.set_fact"][GUARD] == []
+    assert "not ansible_check_mode" in when_list(rearm[0])
+    topics = {entry["topic"] for entry in markers()} | {"vhosting_postfix_restart"}
+    assert set(rearm[0]["listen"]) == topics
+    assert handlers[-1] is rearm[0], "after the other handlers of the role"
+
+
+def test_no_role_has_a_check_of_its_own():
+    for path in sorted((ROOT / "roles").glob("*/tasks/*.yml")):
+        if path.parent.parent.name == "common":
+            continue
+        text = path.read_text()
+        assert "An earlier run" not in text, path
+        for task in tasks(load(path)):
+            stat = task.get("ansible.builtin.stat")
+            if stat:
+                assert "reload-pending" not in str(stat.get("path")), (path, task.get("name"))
