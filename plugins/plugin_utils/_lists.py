@@ -24,6 +24,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _address
+from ansible_collections.vhosting.postfix.plugins.module_utils._owner_state import table_state_file
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part
 
 LIST_KEYS = ("owners", "subscribers", "subscribers_only", "moderated", "moderators", "closed")
@@ -197,6 +198,12 @@ def list_dir(spool, one):
     return "%s/%s" % (spool.rstrip("/"), one["address"])
 
 
+# mlmmj's maintenance timer and its service, installed with the first list.
+MAINTENANCE_UNITS = ("/etc/systemd/system/vhosting-mlmmj-maintd.timer", "/etc/systemd/system/vhosting-mlmmj-maintd.service")
+# What the lookup_table module records of the lists' entries in /etc/aliases.
+ALIASES_STATE = table_state_file("/etc/aliases")
+
+
 def build_part(ctx, problems):
     """The lists part of the host model: mlmmj's lists, their /etc/aliases entries, the package."""
     del problems  # the lists were validated with the domain model
@@ -208,14 +215,20 @@ def build_part(ctx, problems):
                                         "moderated", "closed", "delimiter", "headers")) for one in domains["lists"]]
     for one, model in zip(lists, domains["lists"]):
         one["dir"] = list_dir(spool, model)
+    entries = aliases_file_entries(domains["lists"], spool)
     return {
+        # No list left: mlmmj's maintenance units go (after the timer is stopped, see the domains role).
+        "stale_files": [] if lists else list(MAINTENANCE_UNITS),
+        "probe": {"paths": list(MAINTENANCE_UNITS) + [ALIASES_STATE]},
         "packages": ["mlmmj"] if lists else [],
         "fact": {
             "lists": lists,
             "lists_spool": spool,
             # local(8) runs the commands of a root-owned /etc/aliases as default_privs: mlmmj's files are that user's.
             "lists_user": (values["vhosting_server__parameters"] or {}).get("default_privs") or "nobody",
-            "aliases_entries": aliases_file_entries(domains["lists"], spool),
+            "aliases_entries": entries,
+            # /etc/aliases is written when there are list entries, or entries of earlier lists to remove.
+            "aliases_state": ALIASES_STATE,
             "aliases_type": values["vhosting_server__default_database_type"],
         },
     }

@@ -28,6 +28,8 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import (
 
 TABLE_VARIABLES = ("vhosting_relay__recipient_table", "vhosting_relay__transport_table",
                    "vhosting_relay__defer_table")
+# The state file of release 0.1.0 (its parameters are adopted once, then it is removed).
+LEGACY_STATE = "/etc/postfix/vhosting_relay.json"
 
 
 def relay_parameters(model, values, relayhost, sasl, recipient_checks, queue):
@@ -119,6 +121,7 @@ def build(ctx, problems):
         "table_type": kind,
         "table_paths": dict((path, kind if path in tables else None) for path in every),
         "maps": maps,
+        "probe": {"paths": [LEGACY_STATE]},
         # What the filters of the relay role's tasks read (relay_recipients): the transport map is in maps.
         "fact": {"model": dict((k, v) for k, v in model.items() if k != "transport_map"), "canonical": canonical},
     }
