@@ -42,12 +42,17 @@ def listens(handler):
 
 
 def marker_checks():
-    """The top-level task or block of common's tasks that stats the markers, and that stat."""
+    """The top-level block of common's tasks that reports the markers, and its report task."""
     found = []
     for top in load(COMMON / "tasks" / "main.yml"):
-        for task in tasks([top]):
-            if "ansible.builtin.stat" in task and "marker" in str(task["ansible.builtin.stat"].get("path", "")):
+        for task in tasks(top.get("block")):
+            if "ansible.builtin.debug" in task and "marker" in str(task.get("loop", "")):
                 found.append((top, task))
+    return found
+
+
+def probe_task():
+    (found,) = [t for t in load(COMMON / "tasks" / "main.yml") if "vhosting.postfix.host_probe" in t]
     return found
 
 
@@ -58,6 +63,7 @@ def markers():
 def render(expression, **context):
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.filters["default"] = lambda value, default=None: default if isinstance(value, jinja2.Undefined) else value
+    env.filters["dict2items"] = lambda value: [{"key": k, "value": v} for k, v in value.items()]
     body = expression.strip()
     assert body.startswith("{{") and body.endswith("}}")
     return env.compile_expression(body[2:-2].strip())(**context)
@@ -91,9 +97,15 @@ def test_each_topic_has_handlers_in_its_role_that_reload_and_remove_the_marker()
 
 def test_one_guarded_check_for_all_markers():
     found = marker_checks()
-    assert len(found) == 1, "exactly one task stats the markers"
-    top, stat = found[0]
-    assert REGISTRY in str(stat.get("loop")) or "vhosting_postfix__unchecked" in str(stat.get("loop"))
+    assert len(found) == 1, "exactly one task reports the markers"
+    top, report = found[0]
+    # The markers are read with the host probe, before any role of the play changed anything.
+    tasks_list = load(COMMON / "tasks" / "main.yml")
+    probe = probe_task()
+    assert tasks_list.index(probe) < tasks_list.index(top)
+    assert REGISTRY in probe["vhosting.postfix.host_probe"]["paths"] and "marker" in probe[
+        "vhosting.postfix.host_probe"]["paths"]
+    assert "vhosting_postfix__unchecked" in str(report.get("loop")) and "vhosting_postfix__probe" in str(report)
     # guarded: the block runs only for services this run has not looked for yet
     assert "block" in top
     unchecked = top["vars"]["vhosting_postfix__unchecked"]
@@ -103,12 +115,19 @@ def test_one_guarded_check_for_all_markers():
     # the guard is set last, after the report
     last = body[-1]
     assert GUARD in last.get("ansible.builtin.set_fact", {})
-    report = [t for t in body if "ansible.builtin.debug" in t]
-    assert len(report) == 1
-    assert report[0]["changed_when"] is True
-    assert "item.item.topic" in report[0]["notify"]
-    assert "An earlier run changed the {{ item.item.name }} configuration" in " ".join(
-        report[0]["ansible.builtin.debug"]["msg"].split())
+    assert [t for t in body if "ansible.builtin.debug" in t] == [report]
+    assert report["changed_when"] is True
+    assert "item.topic" in report["notify"]
+    assert "An earlier run changed the {{ item.name }} configuration" in " ".join(
+        report["ansible.builtin.debug"]["msg"].split())
+
+
+def test_the_report_names_only_markers_the_probe_found():
+    _top, report = marker_checks()[0]
+    present = render(report["vars"]["vhosting_postfix__present"], vhosting_postfix__probe={"paths": {
+        "/var/lib/vhosting-postfix/reload-pending": True, "/var/lib/vhosting-postfix/dovecot-reload-pending": False}})
+    found = render(report["loop"], vhosting_postfix__unchecked=markers(), vhosting_postfix__present=list(present))
+    assert [entry["name"] for entry in found] == ["Postfix"]
 
 
 def test_the_guard_looks_once_per_service_and_only_where_its_handlers_are():
@@ -142,6 +161,8 @@ def test_the_handlers_look_again_after_they_ran_but_not_in_check_mode():
     rearm = [h for h in handlers if GUARD in h.get("ansible.builtin.set_fact", {})]
     assert len(rearm) == 1
     assert rearm[0]["ansible.builtin.set_fact"][GUARD] == []
+    # and the probe is read again (the markers it saw are gone)
+    assert rearm[0]["ansible.builtin.set_fact"]["vhosting_postfix__probe"] == {}
     assert "not ansible_check_mode" in when_list(rearm[0])
     topics = {entry["topic"] for entry in markers()} | {"vhosting_postfix_restart"}
     assert set(rearm[0]["listen"]) == topics
