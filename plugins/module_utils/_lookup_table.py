@@ -372,7 +372,8 @@ def render(pairs, table_type, marker="Ansible managed"):
 # A canonical fixed-string table text: `key<TAB>value` lines, printable ASCII,
 # the key without blanks, upper case letters or a leading #, the value without
 # TABs and without leading or trailing blanks. One pass of the regex engine.
-_CANONICAL_FIXED = re.compile(r'(?:[!"$-@\[-~][!-@\[-~]*\t[!-~](?:[ -~]*[!-~])?\n)*')
+CANONICAL_LINE = r'[!"$-@\[-~][!-@\[-~]*\t[!-~](?:[ -~]*[!-~])?'
+_CANONICAL_FIXED = re.compile(r"(?:%s\n)*" % CANONICAL_LINE)
 
 
 def canonical_lines(text, table_type):

@@ -48,6 +48,11 @@ description:
   - A data file of C(key<TAB>value) lines with lower-case ASCII keys (no comments or continuation lines) is read
     without per-entry Python work, which keeps tables of a million entries fast (see bench/README.md); other
     data gives the same table through a general, per-entry path.
+  - For such a data file (O(src), at least 256 KiB, not O(hide_values)) the action plugin keeps a private copy of
+    the data file it sent last time on the control node, and on the next run sends only the lines removed and added
+    since (O(delta)). The module applies them only when the source is still exactly what that earlier request
+    wrote (recorded digest and sha256 of the source, index not stale); the source then is byte for byte what a
+    full run gives. Otherwise the whole data file is sent and processed as usual.
 author:
   - vhosting.postfix maintainers (@vhosting)
 extends_documentation_fragment:
@@ -153,9 +158,23 @@ options:
     description:
       - Set by the action plugin, not by tasks. Only check whether the table is still what O(input_digest) gave
         (the recorded digest matches, the source's sha256 is the recorded one, the index is not stale, no killed
-        run left anything); if so, check the attributes and return RV(input_unchanged), else return C(probe_miss).
+        run left anything); if so, check the attributes and return RV(input_unchanged), else return C(probe_miss)
+        (unless O(delta) applies).
     type: bool
     default: false
+  delta:
+    version_added: 0.3.0
+    description:
+      - Set by the action plugin, not by tasks. With O(probe), a file on the host with the lines removed from and
+        added to the data file since the request O(base_digest). When the table is what that request wrote
+        (recorded digest, sha256 of the source, a canonical data file, index not stale, nothing left by a killed
+        run), the source is rewritten with these lines and the index updated (RV(delta)); otherwise C(probe_miss).
+    type: path
+  base_digest:
+    version_added: 0.3.0
+    description:
+      - Set by the action plugin, not by tasks. The O(input_digest) of the request that O(delta) starts from.
+    type: str
 notes:
   - A change to an indexed table is picked up by Postfix by itself. regexp, pcre, cidr and texthash tables are read
     at process start, so roles notify a reload when such a table changes.
@@ -237,6 +256,17 @@ input_unchanged:
     source), so the data was neither transferred nor processed again.
   type: bool
   returned: when true
+delta:
+  version_added: 0.3.0
+  description: Only the lines changed since the previous request were sent and applied to the source (see O(delta)).
+  type: bool
+  returned: when true
+delta_ready:
+  version_added: 0.3.0
+  description: The source is the data file's lines, sorted, under the module's header (a canonical data file,
+    no per-entry normalisation), so the next run may send only the changed lines.
+  type: bool
+  returned: when true
 leftovers_removed:
   description: Private temporary directories of killed earlier runs of this table, removed by this run (in
     check mode, those that would be removed).
@@ -309,6 +339,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -321,16 +352,21 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
     detect_format,
     diff_text_lines,
     index_files,
+    is_fixed,
     is_ordered,
     lines_to_pairs,
     normalise_entries,
     parse_data,
     plan_source,
     fold,
+    render_lines,
     summarise_lines,
+    use_incremental,
     validate,
     validate_alias_keys,
 )
+from ansible_collections.vhosting.postfix.plugins.module_utils._table_delta import DeltaError
+from ansible_collections.vhosting.postfix.plugins.module_utils import _table_delta
 from ansible_collections.vhosting.postfix.plugins.module_utils._owner_state import (
     check_table_owner,
     parse_table_state,
@@ -461,14 +497,19 @@ class Table(object):
         return tmpdir
 
     def temp_source(self, text, mode, uid, gid):
-        """Write text to a temporary source in a new private directory, with the final mode, owner and group.
+        """Write text (str, bytes, or a list of bytes-like pieces) to a temporary source in a new private
+        directory, with the final mode, owner and group.
 
         uid/gid None: as a new file in the source's directory gets them.
         """
         tmp = os.path.join(self.workspace(uid), os.path.basename(self.path))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write(text)
+        if isinstance(text, (bytes, list)):
+            with os.fdopen(fd, "wb") as handle:
+                handle.writelines([text] if isinstance(text, bytes) else text)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(text)
         if uid is not None or gid is not None:
             os.chown(tmp, -1 if uid is None else uid, -1 if gid is None else gid)
         os.chmod(tmp, mode)
@@ -576,6 +617,8 @@ ARGUMENT_SPEC = dict(
     managed_by=dict(type="str"),
     input_digest=dict(type="str"),
     probe=dict(type="bool", default=False),
+    delta=dict(type="path"),
+    base_digest=dict(type="str"),
     state_file=dict(type="path"),
 )
 
@@ -611,9 +654,28 @@ def main():
         table.unlock()
 
 
+def _finish(module, table, params, work, result, diffs, canonical):
+    """Check mode: report and exit. Else write the source and its index, then the record of the request."""
+    path = table.path
+    file_args = module.load_file_common_arguments(params)
+    want = _wanted_attributes(module, file_args, work, params["hide_values"])
+    if module.check_mode:
+        if work["source_stat"] is not None:
+            result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
+            if not result["rebuilt"]:
+                _report_index(result, diffs, table.index_mismatches(path, want), want)
+        _exit(module, result, diffs)
+    _apply(module, table, params, work, (want, file_args), result, diffs)
+    if params["input_digest"] and not params["managed_by"]:
+        _write_record(path, params["input_digest"], work.get("record_text", work["after_text"]), result["entries"],
+                      canonical)
+        if canonical:
+            result["delta_ready"] = True
+
+
 def _locked_run(module, table, params, lines, items, owned, result):
     """main() from the directory lock on; exits through exit_json/fail_json."""
-    path, table_type = table.path, table.type
+    path = table.path
     directory = table.directory
     try:
         result["leftovers_removed"] = table.lock(remove_leftovers=not module.check_mode)
@@ -625,19 +687,10 @@ def _locked_run(module, table, params, lines, items, owned, result):
         result["changed"] = True
     if owned and owned["text"] != owned["new_text"]:
         result["changed"] = True
-    diffs = _content_diffs(path, table_type, work, params["hide_values"]) if module._diff else []
-    file_args = module.load_file_common_arguments(params)
-    want = _wanted_attributes(module, file_args, work, params["hide_values"])
-
-    if module.check_mode:
-        if work["source_stat"] is not None:
-            result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
-            if not result["rebuilt"]:
-                _report_index(result, diffs, table.index_mismatches(path, want), want)
-        _exit(module, result, diffs)
-    _apply(module, table, params, work, (want, file_args), result, diffs)
-    if params["input_digest"] and not params["managed_by"]:
-        _write_record(path, params["input_digest"], work["after_text"], result["entries"])
+    diffs = _content_diffs(path, table.type, work, params["hide_values"]) if module._diff else []
+    # The source is the data file's lines, sorted (the fast path): the next run may send only the changes.
+    canonical = lines is not None and not params["aliases"]
+    _finish(module, table, params, work, result, diffs, canonical)
     if owned and owned["text"] != owned["new_text"]:
         try:
             write_atomic(owned["path"], owned["new_text"])
@@ -648,7 +701,8 @@ def _locked_run(module, table, params, lines, items, owned, result):
 
 
 # The record of the last run's request on the source (an extended attribute):
-# "v1 <input digest> <sha256 of the source it wrote> <entries>".
+# "v2 <input digest> <sha256 of the source it wrote> <entries> <1 if the source is the data file's lines, sorted,
+# else 0>" (v1 had no last field).
 RECORD_XATTR = "user.vhosting.lookup_table"
 
 
@@ -660,19 +714,54 @@ def _sha256_file(path):
     return digest.hexdigest()
 
 
+class _SourceChanged(Exception):
+    """The source is not what the delta was made for (found after the new source was written, before any live
+    file changed): the run ends with probe_miss instead."""
+
+
+class _Sha256(threading.Thread):
+    """The sha256 of bytes-like pieces, computed in a thread (hashlib releases the GIL on big buffers), so that
+    hashing a big source overlaps with writing it or with other work."""
+
+    def __init__(self, pieces):
+        super(_Sha256, self).__init__()
+        self.daemon = True
+        self.pieces = pieces
+        self.digest = hashlib.sha256()
+        self.start()
+
+    def run(self):
+        for piece in self.pieces:
+            self.digest.update(piece)
+
+    def hexdigest(self):
+        self.join()
+        return self.digest.hexdigest()
+
+
 def _read_record(path):
     try:
         fields = os.getxattr(path, RECORD_XATTR).decode("ascii").split()
     except (OSError, AttributeError, UnicodeDecodeError):
         return None
-    if len(fields) != 4 or fields[0] != "v1" or not fields[3].isdigit():
+    if fields[:1] == ["v1"] and len(fields) == 4:
+        fields.append("0")
+    elif fields[:1] != ["v2"] or len(fields) != 5:
         return None
-    return {"input": fields[1], "sha256": fields[2], "entries": int(fields[3])}
+    if not fields[3].isdigit() or fields[4] not in ("0", "1"):
+        return None
+    return {"input": fields[1], "sha256": fields[2], "entries": int(fields[3]), "canonical": fields[4] == "1"}
 
 
-def _write_record(path, input_digest, text, entries):
-    """Record which request gave the source's current content (nothing if the filesystem has no user xattrs)."""
-    value = "v1 %s %s %d" % (input_digest, hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest(), entries)
+def _write_record(path, input_digest, text, entries, canonical=False):
+    """Record which request gave the source's current content (nothing if the filesystem has no user xattrs).
+
+    ``text`` is the content (str or bytes) or a _Sha256 of it."""
+    if isinstance(text, _Sha256):
+        sha = text.hexdigest()
+    else:
+        sha = hashlib.sha256(text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")).hexdigest()
+    value = "v2 %s %s %d %d" % (input_digest, sha, entries, int(bool(canonical)))
     try:
         if os.getxattr(path, RECORD_XATTR).decode("ascii", "replace") == value:
             return
@@ -699,6 +788,8 @@ def _probe(module, params, table_type, result):
         miss = "no record of an earlier run"
     elif record["input"] != params["input_digest"]:
         miss = "another request"
+        if params["delta"] and record["input"] == params["base_digest"] and record["canonical"]:
+            _delta_run(module, params, table_type, result)
     elif table.index_stale() or table.leftovers():
         miss = "index stale or leftovers of a killed run"
     elif _sha256_file(path) != record["sha256"]:
@@ -707,6 +798,8 @@ def _probe(module, params, table_type, result):
         module.exit_json(changed=False, probe_miss=True, reason=miss)
     result["entries"] = record["entries"]
     result["input_unchanged"] = True
+    if record["canonical"]:
+        result["delta_ready"] = True
     diffs = []
     file_args = module.load_file_common_arguments(params)
     work = {"source_stat": os.stat(path)}
@@ -716,6 +809,90 @@ def _probe(module, params, table_type, result):
         _report_index(result, diffs, table.index_mismatches(path, want), want)
     else:
         _report_index(result, diffs, table.match_index(path), attributes(path))
+    _exit(module, result, diffs)
+
+
+def _delta_run(module, params, table_type, result):
+    """Apply the action plugin's delta (lines removed and added since the request base_digest) to the source.
+
+    Returns (for probe_miss) when the table is not exactly what that request
+    wrote, checked again under the directory lock: the record, the sha256 of
+    the source, the index not stale, nothing left by a killed run, the
+    module's header, and every line to remove there, no key twice. Else the
+    source is rewritten with the lines spliced in (byte for byte what a
+    full run of the new data gives) and the run ends as a full run does.
+    """
+    table = Table(module, params["path"], table_type)
+    try:
+        found = _delta_plan(module, params, table)
+        if found is not None:
+            _delta_finish(module, table, params, found, result)
+    except _SourceChanged:
+        pass
+    finally:
+        table.unlock()
+
+
+def _delta_plan(module, params, table):
+    """Under the directory lock: (source text, new text as pieces, (removed, added, added/removed/modified keys),
+    entries, verify) when the delta applies, else None. verify() says whether the source's sha256 is the recorded
+    one; it is hashed in a thread and, for a change outside check mode, checked only before any live file changes
+    (_apply), so that the hashing overlaps with writing the new source."""
+    path = table.path
+    try:
+        if not is_fixed(table.type) or params["aliases"] or not params["exclusive"] \
+                or table.lock(remove_leftovers=False):
+            return None
+        record = _read_record(path)
+        if record is None or record["input"] != params["base_digest"] or not record["canonical"] or table.index_stale():
+            return None
+        with open(path, "rb") as handle:
+            before = handle.read()
+        sha = _Sha256([before])  # meanwhile, the delta is applied and the new source written
+        with open(params["delta"], "rb") as handle:
+            removed, added = _table_delta.parse(handle.read())
+        header = render_lines([], table.type)[0].encode("ascii")
+        after, added_keys, removed_keys, modified_keys = _table_delta.apply(before, header, removed, added)
+    except (DeltaError, IOError, OSError):
+        return None
+    entries = record["entries"] + len(added) - len(removed)
+    if module._diff and entries + record["entries"] <= DIFF_LINE_LIMIT:
+        return None  # the full path shows the whole text
+
+    def verify():
+        return sha.hexdigest() == record["sha256"]
+
+    if (module.check_mode or not (removed or added)) and not verify():
+        return None
+    return before, after, (removed, added, added_keys, removed_keys, modified_keys), entries, verify
+
+
+def _delta_finish(module, table, params, found, result):
+    """The delta's counts, diff and work plan; then as a full run (exits)."""
+    before, after, changes, entries, verify = found
+    removed, added, added_keys, removed_keys, modified_keys = changes
+    text = [line.decode("ascii") for line in removed], [line.decode("ascii") for line in added]
+    keys = [[key.decode("ascii") for key in group] for group in (added_keys, removed_keys, modified_keys)]
+    changed = bool(removed or added)  # a delta that applies changes the text
+    work = dict(before_text=before, after_text=after, first_line=None, lines=None, current=None,
+                added=keys[0], removed=keys[1], modified=keys[2], upserts=text[1], content_changed=changed,
+                stale=False, aliases=False, entries=entries, source_stat=os.stat(table.path),
+                incremental=changed and use_incremental(table.type, entries, len(removed_keys) + len(added)))
+    result.update(entries=entries, added=len(added_keys), removed=len(removed_keys), modified=len(modified_keys),
+                  rebuilt=bool(table.suffixes) and changed, incremental=work["incremental"], changed=changed,
+                  delta=True, leftovers_removed=[])
+    diffs = []
+    if module._diff and changed:
+        summary = summarise_lines(keys[0], keys[1], keys[2], text[0], text[1], params["hide_values"])
+        diffs.append(dict(before="", after=summary,
+                          before_header="%s (%d entries)" % (table.path, entries - len(added) + len(removed)),
+                          after_header="%s (%d entries; summary)" % (table.path, entries)))
+    if changed and not module.check_mode:
+        work["record_text"] = _Sha256(after)  # hashed while the source is written
+        work["verify"] = verify  # checked before any live file changes
+    else:
+        work["record_text"] = before
+    _finish(module, table, params, work, result, diffs, True)
     _exit(module, result, diffs)
 
 
@@ -840,9 +1017,11 @@ def _apply(module, table, params, work, wanted, result, diffs):
     (uid, gid, mode), file_args = wanted
     try:
         if work["content_changed"]:
+            tmp = table.temp_source(work["after_text"], mode, uid, gid)
+            if work.get("verify") and not work["verify"]():
+                raise _SourceChanged()
             if params["backup"] and work["before_text"] is not None:
                 result["backup_file"] = module.backup_local(path)
-            tmp = table.temp_source(work["after_text"], mode, uid, gid)
             if is_ordered(table.type):
                 table.check_patterns(tmp, work["first_line"], lines_to_pairs(work["lines"]))
             if work["incremental"]:
@@ -862,6 +1041,8 @@ def _apply(module, table, params, work, wanted, result, diffs):
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
         # Checked and fixed on every run, whatever else happened.
         _report_index(result, diffs, table.match_index(path), attributes(path))
+    except _SourceChanged:
+        raise
     except LookupTableError as exc:
         result.update(changed=False, rebuilt=False, incremental=False)
         module.fail_json(msg="%s: %s" % (path, to_native(exc)), **result)

@@ -57,6 +57,9 @@ class TableCache(object):
 
     def _names(self):
         try:
+            st = os.lstat(self.base)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
+                return []
             return [name for name in os.listdir(self.base) if name.startswith(self.key + ".")]
         except OSError:
             return []

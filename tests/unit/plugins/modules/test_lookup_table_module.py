@@ -453,3 +453,152 @@ def test_input_digest_changes_with_the_data_and_the_options(tmp_path):
     assert one != input_digest({"path": "/etc/postfix/virtual", "type": "hash"}, str(data))
     data.write_text("a\tc\n")
     assert one != input_digest({"path": "/etc/postfix/virtual", "type": "lmdb"}, str(data))
+
+
+# ------------------------------------------------------------ delta runs (issue 21)
+
+def _data(n, changed=(), extra=()):
+    lines = ["k%06d@x\tv%d" % (i, i) for i in range(n)]
+    for i in changed:
+        lines[i] = "k%06d@x\tnew%d" % (i, i)
+    return ("\n".join(lines + list(extra)) + "\n").encode()
+
+
+def _delta_file(host, old, new, name="delta"):
+    from ansible_collections.vhosting.postfix.plugins.module_utils import _table_delta  # pylint: disable=import-outside-toplevel
+
+    path = host / name
+    path.write_bytes(_table_delta.render(*_table_delta.compute(old, new)))
+    return str(path)
+
+
+def _full(host, capsys, data, digest, path=None, **args):
+    src = host / ("data-%s" % digest)
+    src.write_bytes(data)
+    if path:
+        args["path"] = path
+    return run(host, capsys, src=str(src), format="postmap", input_digest=digest, **args)
+
+
+def test_a_delta_gives_the_full_runs_source_byte_for_byte_and_is_recorded(host, capsys):
+    if not xattrs_work(host / "etc"):
+        pytest.skip("no user extended attributes on this filesystem")
+    old, new = _data(3000), _data(3000, changed=(7, 2500), extra=("zz@x\tadded",))
+    first = _full(host, capsys, old, "d1")
+    assert first["delta_ready"] and "delta" not in first
+    result = run(host, capsys, probe=True, format="postmap", input_digest="d2", delta=_delta_file(host, old, new),
+                 base_digest="d1")
+    assert result["delta"] and result["changed"] and result["delta_ready"] and result["rebuilt"]
+    assert (result["entries"], result["added"], result["removed"], result["modified"]) == (3001, 1, 0, 2)
+    reference = _full(host, capsys, new, "d2", path=str(host / "etc" / "reference"))
+    assert reference["entries"] == 3001
+    source = host / "etc" / "virtual"
+    assert source.read_bytes() == (host / "etc" / "reference").read_bytes()
+    assert (host / "etc" / "virtual.lmdb").read_bytes() == source.read_bytes()  # the stand-in index is a copy
+    assert run(host, capsys, probe=True, format="postmap", input_digest="d2")["input_unchanged"]
+    assert sorted(os.listdir(host / "etc")) == ["reference", "reference.lmdb", "virtual", "virtual.lmdb"]
+
+
+def test_a_small_change_to_a_big_table_by_delta_goes_incremental(host, capsys):
+    if not xattrs_work(host / "etc"):
+        pytest.skip("no user extended attributes on this filesystem")
+    old, new = _data(12000), _data(12000, changed=(5000,))
+    _full(host, capsys, old, "d1")
+    calls = len(postmap_calls(host))
+    result = run(host, capsys, probe=True, format="postmap", input_digest="d2", delta=_delta_file(host, old, new),
+                 base_digest="d1")
+    assert result["delta"] and result["incremental"] and result["modified"] == 1
+    assert [c.split()[0] for c in postmap_calls(host)[calls:]] == ["-i"]
+    assert b"k005000@x\tnew5000\n" in (host / "etc" / "virtual").read_bytes()
+
+
+def test_a_delta_is_refused_unless_the_source_is_exactly_what_its_base_request_wrote(host, capsys):
+    if not xattrs_work(host / "etc"):
+        pytest.skip("no user extended attributes on this filesystem")
+    old, new = _data(3000), _data(3000, changed=(1,))
+    source = host / "etc" / "virtual"
+    _full(host, capsys, old, "d1")
+    delta = _delta_file(host, old, new)
+
+    def probe(**args):
+        return run(host, capsys, probe=True, format="postmap", input_digest="d2", delta=delta, **args)
+
+    assert probe(base_digest="other")["probe_miss"]
+    # Edited by hand: the sha256 of the source differs from the record.
+    text = source.read_bytes()
+    source.write_bytes(text.replace(b"k000002@x\tv2\n", b"k000002@x\tby hand\n"))
+    assert probe(base_digest="d1")["probe_miss"]
+    assert source.read_bytes() != text and "by hand" in source.read_text()
+    # Repaired by the full path; then a stale index refuses the delta too.
+    _full(host, capsys, old, "d1")
+    (host / "etc" / ".virtual.vhpending").write_text("")
+    assert probe(base_digest="d1")["probe_miss"]
+    os.unlink(str(host / "etc" / ".virtual.vhpending"))
+    # Leftovers of a killed run: the full path removes them.
+    os.mkdir(str(host / "etc" / ".virtual.abcdefgh.vhtmp"))
+    assert probe(base_digest="d1")["probe_miss"]
+    os.rmdir(str(host / "etc" / ".virtual.abcdefgh.vhtmp"))
+    assert probe(base_digest="d1")["delta"]
+
+
+def test_a_delta_is_refused_after_a_request_the_general_path_took(host, capsys):
+    if not xattrs_work(host / "etc"):
+        pytest.skip("no user extended attributes on this filesystem")
+    old = _data(3000) + b"# a comment\n"
+    first = _full(host, capsys, old, "d1")
+    assert first["changed"] and "delta_ready" not in first
+    new = old.replace(b"k000001@x\tv1\n", b"k000001@x\tw\n")
+    assert run(host, capsys, probe=True, format="postmap", input_digest="d2", delta=_delta_file(host, old, new),
+               base_digest="d1")["probe_miss"]
+
+
+def test_a_delta_making_a_key_twice_changes_nothing(host, capsys):
+    if not xattrs_work(host / "etc"):
+        pytest.skip("no user extended attributes on this filesystem")
+    old = _data(3000)
+    new = _data(3000, extra=("k000005@x\tagain",))
+    _full(host, capsys, old, "d1")
+    text = (host / "etc" / "virtual").read_bytes()
+    result = run(host, capsys, probe=True, format="postmap", input_digest="d2", delta=_delta_file(host, old, new),
+                 base_digest="d1")
+    assert result["probe_miss"]
+    assert (host / "etc" / "virtual").read_bytes() == text
+    # The full path names the key.
+    failed = _full(host, capsys, new, "d2")
+    assert failed["failed"] and "k000005@x" in failed["msg"]
+
+
+def test_a_delta_in_check_mode_reports_and_writes_nothing(host, capsys):
+    if not xattrs_work(host / "etc"):
+        pytest.skip("no user extended attributes on this filesystem")
+    old, new = _data(3000), _data(3000, changed=(3,))
+    _full(host, capsys, old, "d1")
+    text = (host / "etc" / "virtual").read_bytes()
+    calls = len(postmap_calls(host))
+    result = run(host, capsys, probe=True, format="postmap", input_digest="d2", delta=_delta_file(host, old, new),
+                 base_digest="d1", _ansible_check_mode=True, _ansible_diff=True)
+    assert result["delta"] and result["changed"] and result["modified"] == 1
+    assert "k000003@x\tv3 -> new3" in result["diff"]["after"]
+    assert (host / "etc" / "virtual").read_bytes() == text and len(postmap_calls(host)) == calls
+    assert run(host, capsys, probe=True, format="postmap", input_digest="d1")["input_unchanged"]
+
+
+def test_a_delta_with_diff_on_a_small_table_leaves_the_whole_text_to_the_full_path(host, capsys):
+    if not xattrs_work(host / "etc"):
+        pytest.skip("no user extended attributes on this filesystem")
+    old, new = _data(50), _data(50, changed=(3,))
+    _full(host, capsys, old, "d1")
+    assert run(host, capsys, probe=True, format="postmap", input_digest="d2", delta=_delta_file(host, old, new),
+               base_digest="d1", _ansible_diff=True)["probe_miss"]
+    assert run(host, capsys, probe=True, format="postmap", input_digest="d2", delta=_delta_file(host, old, new),
+               base_digest="d1")["delta"]
+
+
+def test_a_delta_hides_values_in_its_diff_summary(host, capsys):
+    if not xattrs_work(host / "etc"):
+        pytest.skip("no user extended attributes on this filesystem")
+    old, new = _data(3000), _data(3000, changed=(3,))
+    _full(host, capsys, old, "d1", hide_values=True)
+    result = run(host, capsys, probe=True, format="postmap", input_digest="d2", delta=_delta_file(host, old, new),
+                 base_digest="d1", hide_values=True, _ansible_diff=True)
+    assert result["delta"] and "new3" not in json.dumps(result) and "********" in result["diff"]["after"]
