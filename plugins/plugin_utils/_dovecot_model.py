@@ -24,6 +24,8 @@ PATH_VARIABLES = (
     ("vhosting_dovecot__tls_key_file", "read", "", ""),
 )
 TABLE_VARIABLES = ("vhosting_dovecot__sender_login_table",)
+# The role's drop-ins in Dovecot's conf.d (removed again without store: dovecot domains).
+DROPINS = ("/etc/dovecot/conf.d/05-vhosting-auth.conf", "/etc/dovecot/conf.d/99-vhosting.conf")
 
 
 DOVECOT_PACKAGES = ["dovecot-core", "dovecot-imapd", "dovecot-lmtpd"]
@@ -61,7 +63,9 @@ def build(ctx, problems):
     if domains is None or not match:
         return None
     if not domains["dovecot_domains"]:
-        return {"table_paths": {table: None}, "fact": {"enabled": False, "users": []}}
+        return {"table_paths": {table: None},
+                "probe": {"paths": list(DROPINS) + [values["vhosting_dovecot__users_file"]]},
+                "fact": {"enabled": False, "users": [], "dropins": list(DROPINS)}}
     cert = cert or values["vhosting_dovecot__selfsigned_cert_file"]
     key = key or values["vhosting_dovecot__selfsigned_key_file"]
     parameters = {
@@ -102,9 +106,10 @@ def build(ctx, problems):
         "table_type": kind,
         "table_paths": {table: kind if tables else None},
         "packages": list(DOVECOT_PACKAGES),
+        "maps": {"sender_logins": domains["sender_logins"]} if services else {},
         "fact": {
             "enabled": True,
-            "sender_logins": domains["sender_logins"] if services else {},
+            "dropins": list(DROPINS),
             "users": domains["dovecot_users"],
             "lmtp_socket": "%s/%s" % (POSTFIX_QUEUE_DIRECTORY, match.group(1)),
             "auth_socket": "%s/%s" % (POSTFIX_QUEUE_DIRECTORY, auth_socket),

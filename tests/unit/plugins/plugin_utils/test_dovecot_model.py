@@ -98,14 +98,18 @@ def test_without_dovecot_domains_the_relay_role_keeps_transport_maps():
     assert "transport_maps" not in model["domains_role"]["parameters"]
     assert model["relay"]["parameters"]["transport_maps"] == ["lmdb:/etc/postfix/transport"]
     assert model["dovecot"] == {"enabled": False, "parameters": {}, "services": [], "tables": {}, "users": [],
-                                "packages": []}
+                                "packages": [], "dropins": ["/etc/dovecot/conf.d/05-vhosting-auth.conf",
+                                                            "/etc/dovecot/conf.d/99-vhosting.conf"]}
+    # What the role removes is read first by the host probe.
+    assert {"/etc/dovecot/conf.d/99-vhosting.conf", "/etc/dovecot/vhosting-users"} <= set(model["probe"]["paths"])
     # The index of the transport table an earlier store left is stale.
     assert "/etc/postfix/vhosting_transport.lmdb" in model["stale_index_files"]["domains"]
     assert "/etc/postfix/vhosting_sender_logins.lmdb" in model["stale_index_files"]["dovecot"]
 
 
 def test_the_dovecot_part_sasl_submission_and_sender_logins():
-    part = host_model(values(), store())["dovecot"]
+    model = host_model(values(), store())
+    part = model["dovecot"]
     assert part["enabled"] and part["selfsigned"]
     assert part["parameters"] == {"smtpd_sasl_type": "dovecot", "smtpd_sasl_path": "private/auth",
                                   "smtpd_tls_cert_file": "/etc/vhosting-postfix/tls/selfsigned.crt",
@@ -117,7 +121,9 @@ def test_the_dovecot_part_sasl_submission_and_sender_logins():
     assert overrides["smtpd_sender_login_maps"] == "lmdb:/etc/postfix/vhosting_sender_logins"
     assert overrides["smtpd_sender_restrictions"].startswith("reject_sender_login_mismatch")
     assert overrides["smtpd_relay_restrictions"] == "permit_sasl_authenticated,reject"
-    assert part["sender_logins"]["team@store.test"] == ["alice@store.test", "bob@store.test"]
+    # A data file like every large table of the model.
+    assert model["maps"]["sender_logins"]["team@store.test"] == ["alice@store.test", "bob@store.test"]
+    assert part["tables"] == {"/etc/postfix/vhosting_sender_logins": "sender_logins"}
     assert part["lmtp_socket"] == "/var/spool/postfix/private/dovecot-lmtp"
     assert part["auth_socket"] == "/var/spool/postfix/private/auth"
     # SASL is never enabled for port 25 in main.cf.
@@ -125,8 +131,9 @@ def test_the_dovecot_part_sasl_submission_and_sender_logins():
 
 
 def test_without_submission_no_service_and_no_sender_login_table():
-    part = host_model(values(vhosting_dovecot__submission=False), store())["dovecot"]
-    assert part["services"] == [] and part["tables"] == {} and part["sender_logins"] == {}
+    model = host_model(values(vhosting_dovecot__submission=False), store())
+    part = model["dovecot"]
+    assert part["services"] == [] and part["tables"] == {} and "sender_logins" not in model["maps"]
 
 
 @pytest.mark.parametrize("overrides, message", [
