@@ -21,6 +21,7 @@ requirements:
   - enable in configuration (C(callbacks_enabled = vhosting.postfix.round_trips))
 """
 
+from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
 
 # Actions that never reach the host.
@@ -68,5 +69,7 @@ class CallbackModule(CallbackBase):
         self._count(result, item=True)
 
     def v2_playbook_on_stats(self, stats):
+        if str(C.DEFAULT_STDOUT_CALLBACK).rsplit(".", 1)[-1] in ("json", "jsonl"):
+            return  # a machine-read output: one more line would break it
         line = " ".join("%s=%d" % (host, self.counts[host]) for host in sorted(self.counts))
         self._display.display("vhosting.postfix round trips: %s" % (line or "none"))

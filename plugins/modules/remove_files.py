@@ -13,7 +13,7 @@ version_added: 0.1.0
 description:
   - Removes every path of O(paths) that exists (a file, a symbolic link itself, or a directory with everything in
     it) and reports which were removed. The roles use it for the index files of tables main.cf no longer names, the
-    C(.cf) files of database tables and the autoreply program's files: one module run per role instead of one per
+    C(.cf) files of database tables and the autoreply program's files, in one module run per role instead of one per
     path, so that a run that changes nothing costs one round trip here.
   - A symbolic link is never followed, neither on the way down a directory nor as a path itself (the link is
     removed, not its target). Each path's directory is opened once without following a link in its last component.

@@ -261,7 +261,7 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
         # Per role: index files of its tables that main.cf no longer names.
         "stale_index_files": dict((role, _parts.stale_indexes(paths)) for role, paths in table_paths.items()),
         # Per role: everything its one removal task removes (those index files, and what its parts no longer use).
-        "stale_files": dict((role, _parts.stale_indexes(paths) + [p for p in stale_files.get(role, [])])
+        "stale_files": dict((role, _parts.stale_indexes(paths) + list(stale_files.get(role, [])))
                             for role, paths in table_paths.items()),
         # {map name: {key: value}}: written to data files by the host_model action.
         "maps": maps,

@@ -140,8 +140,8 @@ def round_trips(text, scenario):
     found = _TRIPS_RE.findall(text[start:end])
     if not found:
         return {}
-    return dict((host, int(count)) for host, count in (pair.rsplit("=", 1) for pair in found[-1].split()
-                                                         if "=" in pair))
+    pairs = [pair.rsplit("=", 1) for pair in found[-1].split() if "=" in pair]
+    return dict((host, int(count)) for host, count in pairs)
 
 
 def test_round_trips_are_read_from_the_idempotence_run():

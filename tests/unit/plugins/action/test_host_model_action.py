@@ -16,7 +16,6 @@ from unittest import mock
 
 import pytest
 import yaml
-from ansible.errors import AnsibleError
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
