@@ -151,7 +151,8 @@ class ActionModule(ActionBase):
             # untemplated input as for the model this play built or confirmed
             # is the same model, without templating every definition again.
             key = self._key()
-            if not isinstance(key, list) and known.get("raw_input") == raw_fingerprint(task_vars, hostname, key):
+            if not isinstance(key, list) and known.get("raw_input") == raw_fingerprint(
+                    task_vars, hostname, key, self._resolver(task_vars, {})):
                 result.update(changed=False, msg="validated earlier in this play: " + _summary(known))
                 return result
         roles = self._roles()
@@ -172,7 +173,7 @@ class ActionModule(ActionBase):
         key = self._key()
         if isinstance(key, list):
             return self._failed(result, hostname, problems + key)
-        raw = raw_fingerprint(task_vars, hostname, key)
+        raw = raw_fingerprint(task_vars, hostname, key, resolve)
         if not problems and isinstance(known, dict) and known.get("fingerprint") == fingerprint(
                 values, definitions, primaries, hostname, key) and _files_exist(known):
             # The same input as for the model this host already has (from an

@@ -12,7 +12,7 @@ short_description: Read, in one round trip, what the collection's roles need to 
 version_added: 0.1.0
 description:
   - Reads, without changing anything, which Debian packages are installed, which files exist, which systemd units
-    are active and enabled, and the version of Dovecot. The C(vhosting.postfix.common) role runs it once per play,
+    are active and enabled, the passwd and group entries of some accounts, and the version of Dovecot. The C(vhosting.postfix.common) role runs it once per play,
     so that the roles' tasks that would only confirm a state (installing installed packages, creating existing
     files, starting a running service) are skipped instead of each costing a round trip in a run that changes
     nothing.
@@ -43,6 +43,16 @@ options:
     type: list
     elements: str
     default: []
+  users:
+    description: Account names whose passwd entry to report.
+    type: list
+    elements: str
+    default: []
+  groups:
+    description: Group names whose group entry to report.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -51,6 +61,8 @@ EXAMPLES = r"""
     packages: [postfix, postfix-lmdb]
     paths: [/etc/postfix/main.cf]
     units: [postfix.service]
+    users: [vmail]
+    groups: [vmail]
   register: probe
 """
 
@@ -67,18 +79,32 @@ units:
   description: Each unit with C(active) and C(enabled) (the answers of C(systemctl is-active) and C(is-enabled)).
   type: dict
   returned: always
+users:
+  description:
+    - Each account with C(uid), C(gid), C(comment), C(home), C(shell) and C(home_exists) (the home directory is
+      there), or null when there is no such account.
+  type: dict
+  returned: always
+groups:
+  description: Each group with its C(gid), or null when there is no such group.
+  type: dict
+  returned: always
 dovecot_version:
   description: The output of C(dovecot --version), or the candidate version apt would install, or an empty string.
   type: str
   returned: always
 """
 
+import grp
 import os
+import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 _PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+# The names useradd(8) accepts on Debian (NAME_REGEX of adduser, without the trailing $ of machine accounts).
+_ACCOUNT_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _UNIT_RE = re.compile(r"^[A-Za-z0-9@_.:-]+\.(service|timer|socket|target|path)$")
 
 
@@ -92,6 +118,24 @@ def parse_dpkg(output, names):
     return found
 
 
+def account(name):
+    """The passwd entry of ``name`` as a dict, or None."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    return {"uid": entry.pw_uid, "gid": entry.pw_gid, "comment": entry.pw_gecos, "home": entry.pw_dir,
+            "shell": entry.pw_shell, "home_exists": os.path.isdir(entry.pw_dir)}
+
+
+def group(name):
+    """The group entry of ``name`` as a dict, or None."""
+    try:
+        return {"gid": grp.getgrnam(name).gr_gid}
+    except KeyError:
+        return None
+
+
 def parse_candidate(output):
     """The candidate version of ``apt-cache policy`` ('' when none)."""
     match = re.search(r"^\s*Candidate:\s*(\S+)", output, re.MULTILINE)
@@ -103,6 +147,8 @@ def main():
         packages=dict(type="list", elements="str", default=[]),
         paths=dict(type="list", elements="path", default=[]),
         units=dict(type="list", elements="str", default=[]),
+        users=dict(type="list", elements="str", default=[]),
+        groups=dict(type="list", elements="str", default=[]),
     ), supports_check_mode=True)
     packages, units = module.params["packages"], module.params["units"]
     for name in packages:
@@ -111,6 +157,9 @@ def main():
     for name in units:
         if not _UNIT_RE.match(name):
             module.fail_json(msg="%r is not a systemd unit name" % name)
+    for name in module.params["users"] + module.params["groups"]:
+        if not _ACCOUNT_RE.match(name):
+            module.fail_json(msg="%r is not an account or group name" % name)
     result = dict(changed=False, packages=dict((name, None) for name in packages), paths={}, units={},
                   dovecot_version="")
     if packages and module.get_bin_path("dpkg-query"):
@@ -126,6 +175,8 @@ def main():
             _rc, active, _err = module.run_command([systemctl, "is-active", unit])
             _rc, enabled, _err = module.run_command([systemctl, "is-enabled", unit])
         result["units"][unit] = {"active": active.strip(), "enabled": enabled.strip()}
+    result["users"] = dict((name, account(name)) for name in module.params["users"])
+    result["groups"] = dict((name, group(name)) for name in module.params["groups"])
     dovecot = module.get_bin_path("dovecot")
     rc, out = 1, ""
     if dovecot:

@@ -149,6 +149,7 @@ def build_part(ctx, problems):
         return {"stale_files": files, "fact": {"autoreply": None}}
     user = values["vhosting_domains__autoreply_user"]
     return {
+        "probe": {"users": [user], "groups": [user]},
         "parameters": {
             # At most one recipient per run of the program (pipe(8) would pass several).
             "%s_destination_recipient_limit" % AUTOREPLY_SERVICE: 1,

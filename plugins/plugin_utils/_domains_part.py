@@ -62,7 +62,14 @@ def build(ctx, problems):
         tables[transport_table] = "transport_map"
         parameters["transport_maps"] = ["%s:%s" % (kind, transport_table)]
     every = paths + [domain_list_table(directory(alias_table), p) for p in DOMAIN_LISTS]
+    # The accounts the role creates: a run that changes nothing skips them when the probe finds them as they are.
+    users = [user["name"] for user in domains["unix_users"]] if values["vhosting_domains__create_unix_users"] else []
+    groups = []
+    if domains["mailbox_domains"]:
+        users.append(values["vhosting_domains__vmail_user"])
+        groups.append(values["vhosting_domains__vmail_group"])
     return {
+        "probe": {"users": users, "groups": groups},
         "parameters": parameters,
         "tables": tables,
         "table_type": kind,

@@ -184,20 +184,36 @@ def fingerprint(values, definitions, primaries, hostname, key):
     return hmac.new(key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
 
 
-def raw_fingerprint(variables, hostname, key):
+def raw_fingerprint(variables, hostname, key, resolve=None):
     """A keyed digest of the host's ``vhosting_*`` variables as the inventory gives them (untemplated).
 
     Cheap (no templating of 10,000 definitions): the host_model action uses it
     to recognise, within one play, the input it built or confirmed the model
-    from. None when the variables cannot be serialised.
+    from. A variable whose value holds a template (``{{``, ``{%``) may mean
+    something else the next time (a loop variable, a fact, another
+    variable): its templated value, ``resolve(name)``, goes into the digest
+    too, and without ``resolve`` there is no digest. None when the variables
+    cannot be serialised or a template cannot be resolved.
     """
-    raw = dict((name, value) for name, value in variables.items()
-               if name.startswith("vhosting_") and not name.startswith(INTERNAL_PREFIX))
+    parts = [MODEL_VERSION, hostname]
     try:
-        text = json.dumps([MODEL_VERSION, hostname, raw], sort_keys=True, separators=(",", ":"), default=repr)
-    except (TypeError, ValueError):
+        for name in sorted(variables):
+            if not name.startswith("vhosting_") or name.startswith(INTERNAL_PREFIX):
+                continue
+            text = json.dumps(variables[name], sort_keys=True, separators=(",", ":"), default=repr)
+            parts.extend((name, text))
+            if any(marker in text for marker in _TEMPLATE_MARKERS):
+                if resolve is None:
+                    return None
+                parts.append(json.dumps(resolve(name), sort_keys=True, separators=(",", ":"), default=repr))
+    except Exception:  # pylint: disable=broad-except
+        # Not serialisable, or a template that does not resolve: no shortcut (the full validation reports it).
         return None
+    text = json.dumps(parts, separators=(",", ":"))
     return hmac.new(key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+
+
+_TEMPLATE_MARKERS = ("{{", "{%", "{#")
 
 
 def host_model(values, definitions, primaries=None, hostname=None, key=None, registry=_parts.REGISTRY,
@@ -274,5 +290,7 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
         "packages": sorted(set(p for fact in facts.values() for p in fact.get("packages") or [])),
         "paths": sorted(set(probe["paths"]) | set(every_stale)),
         "units": sorted(set(probe["units"])),
+        "users": sorted(set(probe["users"])),
+        "groups": sorted(set(probe["groups"])),
     }
     return model

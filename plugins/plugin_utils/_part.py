@@ -24,8 +24,9 @@ these keys (see docs/architecture.md):
 ``stale_files`` files and directories the part wrote earlier and no longer
                 uses: removed by its role (with the swept index files) in
                 one vhosting.postfix.remove_files call.
-``probe``       {"paths": [...], "units": [...]}: what the part's tasks need to
-                know of the host (a file exists, a unit runs), read with the
+``probe``       {"paths": [...], "units": [...], "users": [...], "groups": [...]}:
+                what the part's tasks need to know of the host (a file
+                exists, a unit runs, an account is there), read with the
                 packages and every stale file in one vhosting.postfix.host_probe
                 call before the first role changes anything.
 ``packages``    Debian packages the part's role installs.

@@ -122,6 +122,10 @@ def _rewritten(value, rewrite):
     return rewrite.get(value, value) if isinstance(value, str) else value
 
 
+# What a part may ask vhosting.postfix.host_probe about (besides its packages and stale files).
+PROBE_KINDS = ("paths", "units", "users", "groups")
+
+
 def assemble(built, registry=REGISTRY, composed=COMPOSED):
     """Each role's part of the fact, from the contributions of its parts.
 
@@ -134,7 +138,7 @@ def assemble(built, registry=REGISTRY, composed=COMPOSED):
     composed_names = dict(composed)
     facts, table_paths, maps = {}, {}, {}
     owners, contributions, postfix_packages, rewrite, stale = {}, {}, [], {}, {}
-    probe = {"paths": [], "units": []}
+    probe = dict((kind, []) for kind in PROBE_KINDS)
     for part in registry:
         contribution = built.get(part.name)
         key = fact_key(part.role)
@@ -162,7 +166,7 @@ def assemble(built, registry=REGISTRY, composed=COMPOSED):
             fact["table_type"] = contribution["table_type"]
         paths.update(contribution.get("table_paths") or {})
         role_stale.extend(p for p in contribution.get("stale_files") or [] if p not in role_stale)
-        for kind in ("paths", "units"):
+        for kind in PROBE_KINDS:
             probe[kind].extend(v for v in (contribution.get("probe") or {}).get(kind, []) if v not in probe[kind])
         for name, mapping in (contribution.get("maps") or {}).items():
             if name in maps:

@@ -16,7 +16,10 @@
 # module as a probe (is the table still what this request gave?), and only
 # when that misses transfers the data into the same temporary directory and
 # runs the module again. That second process is the one found (by its
-# command line) and killed by its PID only.
+# command line) and killed by its PID only. When the control node still has
+# the table's previous source (its cache), the probe itself carries the
+# changed lines (lookup_table_delta next to it) and is the process that
+# rewrites the table: that one is found and killed then.
 set -u
 shopt -s nullglob
 pattern='^/usr/bin/python3 .*AnsiballZ_lookup_table\.py'
@@ -26,7 +29,7 @@ module_pid() {
   local pid script
   for pid in $(pgrep -f "$pattern"); do
     script=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -m1 'AnsiballZ_lookup_table\.py$') || continue
-    if [ -e "$(dirname "$script")/lookup_table_entries" ]; then
+    if [ -e "$(dirname "$script")/lookup_table_entries" ] || [ -e "$(dirname "$script")/lookup_table_delta" ]; then
       echo "$pid"
       return 0
     fi

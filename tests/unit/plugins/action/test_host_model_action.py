@@ -360,3 +360,18 @@ def test_within_one_play_the_untemplated_input_is_enough(tmp_path, home):
     # A bad value set between two roles is still caught.
     broken = dict(task_vars, vhosting_server__myhostname="bad host!")
     assert inventory.run("mx1", broken, play="p")["failed"] is True
+
+
+def test_within_one_play_a_template_that_now_means_something_else_builds_the_model_again(tmp_path, home):
+    # A role applied once per item of a loop with vars: {type: "{{ item }}"}: the untemplated text is the same
+    # each time, the value is not.
+    inventory = play(tmp_path, {"mx1": dict(DOMAINS, db_type="hash",
+                                            vhosting_server__default_database_type="{{ db_type }}")})
+    first = inventory.run("mx1", play="p")
+    assert model_of(first)["server"]["parameters"]["alias_maps"] == "hash:/etc/aliases"
+    inventory.set_facts("mx1", first)
+    task_vars = inventory.task_vars("mx1")
+    assert inventory.run("mx1", task_vars, play="p")["msg"].startswith("validated earlier in this play")
+    task_vars["db_type"] = "cdb"
+    again = inventory.run("mx1", task_vars, play="p")
+    assert model_of(again)["server"]["parameters"]["alias_maps"] == "cdb:/etc/aliases"

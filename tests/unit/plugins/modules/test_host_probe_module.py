@@ -76,3 +76,23 @@ def test_one_call_answers_everything(fake_bin, tmp_path, capsys):
 def test_bad_names_are_refused(fake_bin, capsys, args, msg):
     result = run(capsys, **args)
     assert result["failed"] is True and msg in result["msg"]
+
+
+def test_accounts_and_groups_are_read_from_passwd_and_group(fake_bin, capsys):
+    import grp
+    import pwd
+    me = pwd.getpwuid(os.getuid())
+    mine = grp.getgrgid(os.getgid())
+    result = run(capsys, users=[me.pw_name, "vhosting-no-such-user"], groups=[mine.gr_name, "vhosting-no-such-grp"])
+    assert result["users"] == {
+        me.pw_name: {"uid": me.pw_uid, "gid": me.pw_gid, "comment": me.pw_gecos, "home": me.pw_dir,
+                     "shell": me.pw_shell, "home_exists": os.path.isdir(me.pw_dir)},
+        "vhosting-no-such-user": None}
+    assert result["groups"] == {mine.gr_name: {"gid": mine.gr_gid}, "vhosting-no-such-grp": None}
+
+
+@pytest.mark.parametrize("args", [{"users": ["vmail; id"]}, {"groups": ["../etc"]}, {"users": ["Root"]},
+                                  {"groups": ["a" * 33]}])
+def test_bad_account_names_are_refused(fake_bin, capsys, args):
+    result = run(capsys, **args)
+    assert result["failed"] is True and "is not an account or group name" in result["msg"]

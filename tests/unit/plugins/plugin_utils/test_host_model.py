@@ -141,6 +141,15 @@ def test_packages_follow_every_table_type_in_use():
     assert model["server"]["packages"] == ["postfix", "postfix-cdb", "postfix-pcre"]
 
 
+def test_the_probe_asks_for_the_accounts_the_domains_role_creates():
+    canonical = {"vhosting_domain__c": {"domain": "shared.test", "class": "canonical", "users": ["alice"]}}
+    model = host_model(values(), dict(BOX_OK, **canonical))
+    assert model["probe"]["users"] == ["alice", "vmail"] and model["probe"]["groups"] == ["vmail"]
+    # Accounts the role does not create are not asked for: no mailbox domain, or no UNIX users wanted.
+    model = host_model(values(vhosting_domains__create_unix_users=False), canonical)
+    assert model["probe"]["users"] == [] and model["probe"]["groups"] == []
+
+
 # ---------------------------------------------------------------- stale index files
 
 def test_a_type_switch_makes_the_old_index_files_stale():
