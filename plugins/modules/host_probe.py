@@ -13,9 +13,9 @@ version_added: 0.1.0
 description:
   - Reads, without changing anything, which Debian packages are installed, which files exist, which systemd
     units are active and enabled, the passwd and group entries of some accounts, and the version of Dovecot.
-    The C(vhosting.postfix.common) role runs it once per play, so that the roles' tasks that would only confirm a state (installing installed packages, creating existing
-    files, starting a running service) are skipped instead of each costing a round trip in a run that changes
-    nothing.
+    The C(vhosting.postfix.common) role runs it once per play, so that the roles' tasks that would only confirm
+    a state (installing installed packages, creating existing files or accounts, starting a running service) are
+    skipped instead of each costing a round trip in a run that changes nothing.
   - Every answer is read at the time of the probe; a task that changes the host afterwards in the same run does not
     update it (the roles only skip a task when the probe shows that its result is already there).
 author:
