@@ -99,7 +99,10 @@ def build(ctx, problems):
             },
         })
     tables = {table: "sender_logins"} if services else {}
+    selfsigned = not values["vhosting_dovecot__tls_cert_file"]
     return {
+        # A running Dovecot, and the test certificate when it is there already, cost no task of their own.
+        "probe": {"units": ["dovecot.service"], "paths": [cert] if selfsigned else []},
         "parameters": parameters,
         "services": services,
         "tables": tables,
@@ -115,7 +118,7 @@ def build(ctx, problems):
             "auth_socket": "%s/%s" % (POSTFIX_QUEUE_DIRECTORY, auth_socket),
             "tls_cert_file": cert,
             "tls_key_file": key,
-            "selfsigned": not values["vhosting_dovecot__tls_cert_file"],
+            "selfsigned": selfsigned,
             "recipient_delimiter": values["vhosting_server__recipient_delimiter"],
         },
     }

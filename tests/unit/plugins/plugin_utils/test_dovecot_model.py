@@ -157,6 +157,15 @@ def test_given_certificates_are_used_and_no_self_signed_one_is_made():
     assert part["parameters"]["smtpd_tls_cert_file"] == "/etc/ssl/mx.pem"
 
 
+def test_the_probe_reads_the_service_and_the_test_certificate_only_when_one_is_made():
+    model = host_model(values(), store())
+    assert "dovecot.service" in model["probe"]["units"]
+    assert model["dovecot"]["tls_cert_file"] in model["probe"]["paths"]
+    given = host_model(values(vhosting_dovecot__tls_cert_file="/etc/ssl/mx.pem",
+                              vhosting_dovecot__tls_key_file="/etc/ssl/mx.key"), store())
+    assert "/etc/ssl/mx.pem" not in given["probe"]["paths"]
+
+
 def test_the_fact_carries_no_secret():
     model = host_model(values(), store())
     assert "alice-secret" not in repr(model) and HASH not in repr(model)
