@@ -219,7 +219,8 @@ def build_part(ctx, problems):
     return {
         # No list left: mlmmj's maintenance units go (after the timer is stopped, see the domains role).
         "stale_files": [] if lists else list(MAINTENANCE_UNITS),
-        "probe": {"paths": list(MAINTENANCE_UNITS) + [ALIASES_STATE]},
+        "probe": {"paths": list(MAINTENANCE_UNITS) + [ALIASES_STATE],
+                  "units": ["vhosting-mlmmj-maintd.timer"] if lists else []},
         "packages": ["mlmmj"] if lists else [],
         "fact": {
             "lists": lists,

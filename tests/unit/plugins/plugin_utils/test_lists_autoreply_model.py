@@ -196,6 +196,19 @@ def test_the_domains_role_writes_the_lists_aliases_and_package():
     assert part["services"] == [] and part["autoreply"] is None
 
 
+def test_the_probe_reads_mlmmj_its_timer_and_the_autoreply_account_only_when_they_are_used():
+    with_lists = host_model(values(), lists_domain(news={"owners": ["o@x.test"]}))["probe"]
+    assert "mlmmj" in with_lists["packages"] and with_lists["units"] == ["postfix.service", "vhosting-mlmmj-maintd.timer"]
+    without = host_model(values(), box())["probe"]
+    assert "mlmmj" not in without["packages"] and "vhosting-mlmmj-maintd.timer" not in without["units"]
+    # The timer's unit files are always looked for: a timer left by earlier lists is stopped and removed.
+    assert "/etc/systemd/system/vhosting-mlmmj-maintd.timer" in without["paths"]
+    assert without["users"] == ["vmail"] and without["groups"] == ["vmail"]
+    away = host_model(values(), box(AWAY))
+    user = away["domains_role"]["autoreply"]["user"]
+    assert user in away["probe"]["users"] and user in away["probe"]["groups"]
+
+
 def test_lists_run_as_postfixs_default_privs():
     defs = lists_domain(news={"owners": ["o@x.test"]})
     part = host_model(values(vhosting_server__parameters={"default_privs": "lists"}), defs)["domains_role"]
