@@ -214,6 +214,18 @@ def _add(node, name, kind, origin):
     return child
 
 
+def parse_mailbox_lines(text):
+    """The mailboxes of a data file: one ``path<TAB>maildir`` or ``path<TAB>mbox`` line per mailbox (as the
+    host_model action writes them), as validate_request's list of dicts. Raises MailboxesError naming the line."""
+    mailboxes = []
+    for number, line in enumerate(text.splitlines(), 1):
+        path, tab, kind = line.partition("\t")
+        if not tab or kind not in ("maildir", "mbox"):
+            raise MailboxesError("src line %d: %r is not 'path<TAB>maildir' or 'path<TAB>mbox'" % (number, line))
+        mailboxes.append({"path": path, "maildir": kind == "maildir"})
+    return mailboxes
+
+
 def validate_request(base, owner, group, mailboxes, directory_mode=None, file_mode=None,
                      user_lookup=None, group_lookup=None, base_mode=None):
     """Check the module arguments and build the tree of what must exist.

@@ -91,9 +91,9 @@ options:
     description:
       - The mailboxes, each a path relative to O(base) (as in C(virtual_mailbox_maps)) and its format.
       - An empty list does nothing.
+      - Exactly one of O(mailboxes) and O(src) is required.
     type: list
     elements: dict
-    required: true
     suboptions:
       path:
         description:
@@ -107,6 +107,14 @@ options:
           - By Postfix's convention a Maildir path ends in C(/); when this option is given it
             decides, when it is omitted the trailing C(/) does.
         type: bool
+  src:
+    description:
+      - The mailboxes as a data file on the control node, one C(path<TAB>maildir) or C(path<TAB>mbox) line
+        per mailbox (the host_model action writes it; the roles pass it instead of a list of 100,000 items in
+        a fact). The action plugin transfers it to the host.
+      - Exactly one of O(mailboxes) and O(src) is required.
+    type: path
+    version_added: 0.3.0
   directory_mode:
     description:
       - The mode of Maildir directories, their C(cur), C(new) and C(tmp), and of the intermediate
@@ -156,6 +164,13 @@ EXAMPLES = r"""
     directory_mode: "0750"
   register: created
 
+- name: 100,000 mailboxes from a data file on the control node (path<TAB>maildir lines)
+  vhosting.postfix.mailboxes:
+    base: /var/mail/vhosts
+    owner: vmail
+    group: vmail
+    src: files/mailboxes.txt
+
 - name: Show what was created
   ansible.builtin.debug:
     msg: "{{ created.created_count }} created, {{ created.fixed_count }} fixed"
@@ -202,6 +217,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._mailboxes import
     Summary,
     SymlinkRefused,
     WrongType,
+    parse_mailbox_lines,
     reconcile,
     render_diff,
     validate_request,
@@ -240,16 +256,26 @@ def main():
             # The items (path, maildir) are validated by validate_request, with
             # messages naming the item: AnsibleModule's per-item sub-spec
             # validation would cost more than the walk for 10,000 mailboxes.
-            mailboxes=dict(type="list", elements="dict", required=True),
+            mailboxes=dict(type="list", elements="dict"),
+            src=dict(type="path"),
             directory_mode=dict(type="raw", default="0700"),
             file_mode=dict(type="raw", default="0600"),
             base_mode=dict(type="raw"),
         ),
+        mutually_exclusive=[("mailboxes", "src")],
+        required_one_of=[("mailboxes", "src")],
         supports_check_mode=True,
     )
     params = module.params
     try:
-        request = validate_request(params["base"], params["owner"], params["group"], params["mailboxes"],
+        mailboxes = params["mailboxes"]
+        if params["src"] is not None:
+            try:
+                with open(params["src"], "r", encoding="utf-8", errors="surrogateescape") as handle:
+                    mailboxes = parse_mailbox_lines(handle.read())
+            except (IOError, OSError) as exc:
+                raise MailboxesError("src: cannot read %s: %s" % (params["src"], exc))
+        request = validate_request(params["base"], params["owner"], params["group"], mailboxes,
                                    params["directory_mode"], params["file_mode"],
                                    user_lookup=_uid_of, group_lookup=_gid_of, base_mode=params["base_mode"])
     except MailboxesError as exc:

@@ -44,7 +44,10 @@ def build(ctx, problems):
         transport[domains["autoreply_domain"]] = AUTOREPLY_SERVICE + ":"
     tables, parameters = {}, {}
     maps = {"virtual_alias_map": domains["virtual_alias_map"], "virtual_mailbox_map": domains["virtual_mailbox_map"],
-            "transport_map": dict(sorted(transport.items()))}
+            "transport_map": dict(sorted(transport.items())),
+            # What the mailboxes module creates, one "path<TAB>maildir|mbox" line each (a data file, not a fact
+            # of 100,000 items that every later task of the play would carry).
+            "mailboxes": dict((box["path"], "maildir" if box["maildir"] else "mbox") for box in domains["mailboxes"])}
     if virtual:
         tables = {alias_table: "virtual_alias_map", mailbox_table: "virtual_mailbox_map"}
         for parameter, names in (("virtual_alias_domains", domains["alias_domains"]),
@@ -77,8 +80,6 @@ def build(ctx, problems):
         "maps": maps,
         "fact": {
             "virtual": virtual,
-            # What the mailboxes module needs of each mailbox.
-            "mailboxes": [{"path": box["path"], "maildir": box["maildir"]} for box in domains["mailboxes"]],
         },
     }
 

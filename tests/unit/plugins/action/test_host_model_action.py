@@ -125,6 +125,10 @@ def test_a_valid_host_gets_its_model_and_the_tables_as_files(tmp_path, home):
     with open(tables["virtual_mailbox_map"], encoding="utf-8") as handle:
         assert handle.read() == "bob@box.test\tbox.test/bob/\n"
     assert model["table_entries"]["virtual_alias_map"] == 6
+    # The mailboxes too: a data file for the mailboxes module, not a list in the fact.
+    with open(tables["mailboxes"], encoding="utf-8") as handle:
+        assert handle.read() == "box.test/bob/\tmaildir\n"
+    assert "mailboxes" not in model["domains_role"]
 
 
 def test_the_same_input_again_is_recognised_and_any_change_rebuilds(tmp_path, home):

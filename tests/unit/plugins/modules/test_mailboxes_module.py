@@ -435,3 +435,47 @@ def test_a_symlink_of_root_above_the_base_is_followed(capsys, tmp_path):
     assert not result.get("failed"), result
     assert info(real / "vhosts") == (stat.S_IFDIR, UID, GID, 0o750)
     assert info(real / "vhosts/example.org/alice") == DIR_OK
+
+
+# --- the mailboxes as a data file (src) ------------------------------------
+
+def run_src(capsys, base, text, tmp_path, **extra):
+    src = tmp_path / "mailboxes.txt"
+    src.write_text(text)
+    args = dict(base=str(base), owner=UID, group=GID, src=str(src))
+    args.update(extra)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            mailboxes.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_data_file_gives_the_same_mailboxes_as_the_list(capsys, base, tmp_path):
+    result = run_src(capsys, base, "example.org/alice/\tmaildir\nexample.org/dave\tmbox\n", tmp_path)
+    assert result["changed"] is True and result["created_count"] == 6
+    found = tree(base)
+    assert found["example.org/dave"] == FILE_OK and found["example.org/alice/new"] == DIR_OK
+    # The same mailboxes as a list: nothing left to do.
+    assert run_module(capsys, base, [ALICE, DAVE])["changed"] is False
+    assert run_src(capsys, base, "", tmp_path)["changed"] is False  # an empty file does nothing
+
+
+@pytest.mark.parametrize("text, message", [
+    ("example.org/alice/\n", "line 1: 'example.org/alice/' is not 'path<TAB>maildir' or 'path<TAB>mbox'"),
+    ("a/\tmaildir\nb\tfile\n", "line 2: 'b\\tfile' is not"),
+    ("../etc/\tmaildir\n", ".."),
+])
+def test_a_bad_data_file_fails_naming_the_line_and_changes_nothing(capsys, base, tmp_path, text, message):
+    result = run_src(capsys, base, text, tmp_path)
+    assert result["failed"] is True and message in result["msg"]
+    assert os.listdir(str(base)) == []
+
+
+def test_mailboxes_and_src_exclude_each_other_and_one_is_required(capsys, base, tmp_path):
+    src = tmp_path / "m.txt"
+    src.write_text("")
+    for args in (dict(mailboxes=[ALICE], src=str(src)), {}):
+        with patch_module_args(dict(base=str(base), owner=UID, group=GID, **args)):
+            with pytest.raises(SystemExit):
+                mailboxes.main()
+        assert json.loads(capsys.readouterr().out)["failed"] is True
