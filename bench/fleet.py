@@ -9,18 +9,22 @@ no-change run, with as many forks as hosts, over SSH with pipelining and
 ControlPersist (how fleets are driven) and over the podman connection (for
 comparison). Printed: wall times, the tasks a run executed per host, and
 10 hosts / 1 host (target <= 2.5x on this 2-core machine). Run with
-bench/fleet.sh.
+bench/fleet.sh; ``--mitogen`` runs the same with Mitogen for Ansible's
+mitogen_linear strategy (installed from PyPI into the work directory, not
+into the project's venv).
 """
 import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _hosts  # noqa: E402  pylint: disable=wrong-import-position
 
 TARGET = 2.5
+MITOGEN = "mitogen==0.3.54"
 
 
 def write_inventory(workdir, hosts, connection, domains):
@@ -37,8 +41,10 @@ def main():
     parser.add_argument("--connections", default="ssh,podman")
     parser.add_argument("--domains", type=int, default=10)
     parser.add_argument("--workdir", default="/var/tmp/vhosting-bench/fleet")
+    parser.add_argument("--mitogen", action="store_true", help="with the mitogen_linear strategy (%s)" % MITOGEN)
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
+    extra_env = mitogen_env(args.workdir) if args.mitogen else {}
     results = {}
     for connection in args.connections.split(","):
         for count in [int(c) for c in args.counts.split(",")]:
@@ -46,6 +52,7 @@ def main():
             try:
                 inventory = write_inventory(args.workdir, hosts, connection, args.domains)
                 env = _hosts.playbook_env(args.workdir, forks=max(count, 5))
+                env.update(extra_env)
                 row = {}
                 for run in ("first", "again"):
                     seconds, _out, recap = _hosts.run_playbook(inventory, env)
@@ -63,8 +70,19 @@ def main():
         json.dump({"machine": _hosts.machine(), "results": results}, handle, indent=1)
 
 
+def mitogen_env(workdir):
+    """Mitogen for Ansible in WORKDIR/mitogen (pip --target), and the environment that selects its strategy."""
+    target = os.path.join(workdir, "mitogen")
+    if not os.path.isdir(os.path.join(target, "ansible_mitogen")):
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", target, MITOGEN], check=True)
+    return {"ANSIBLE_STRATEGY_PLUGINS": os.path.join(target, "ansible_mitogen", "plugins", "strategy"),
+            "ANSIBLE_STRATEGY": "mitogen_linear",
+            "PYTHONPATH": target + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
 def report(results, args):
-    print("\nFleet (%s), %d domains x 10 mailboxes per host, forks = hosts" % (_hosts.machine(), args.domains))
+    print("\nFleet (%s), %d domains x 10 mailboxes per host, forks = hosts%s"
+          % (_hosts.machine(), args.domains, ", Mitogen (%s)" % MITOGEN if args.mitogen else ""))
     print("| connection | hosts | first run | tasks ok/changed per host | no-change run | tasks ok/skipped per host |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for key in sorted(results):
