@@ -64,7 +64,8 @@ def build(ctx, problems):
     if transport:
         tables[transport_table] = "transport_map"
         parameters["transport_maps"] = ["%s:%s" % (kind, transport_table)]
-    every = paths + [domain_list_table(directory(alias_table), p) for p in DOMAIN_LISTS]
+    lists = [domain_list_table(directory(alias_table), p) for p in DOMAIN_LISTS]
+    every = paths + lists
     # The accounts the role creates: a run that changes nothing skips them when the probe finds them as they are.
     users = [user["name"] for user in domains["unix_users"]] if values["vhosting_domains__create_unix_users"] else []
     groups = []
@@ -73,6 +74,8 @@ def build(ctx, problems):
         groups.append(values["vhosting_domains__vmail_group"])
     return {
         "probe": {"users": users, "groups": groups},
+        # The collection's own domain-list tables no longer in use go with their index files.
+        "stale_files": [path for path in lists if path not in tables],
         "parameters": parameters,
         "tables": tables,
         "table_type": kind,

@@ -7,10 +7,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, normalise_networks
-from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part, table_type
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import (
+    DOMAIN_LIST_LIMIT,
+    Part,
+    domain_list_table,
+    table_type,
+)
 
 ALIASES = "/etc/aliases"
 MAIN_CF = "/etc/postfix/main.cf"
+# More canonical domains than DOMAIN_LIST_LIMIT: they go into this table, named in mydestination.
+MYDESTINATION_TABLE = domain_list_table("/etc/postfix", "mydestination")
 # The index file of /etc/aliases for each table type.
 ALIAS_DB_SUFFIX = {"lmdb": ".lmdb", "cdb": ".cdb", "hash": ".db", "btree": ".db"}
 
@@ -27,7 +34,15 @@ def build(ctx, problems):
     default_type = table_type(values, "vhosting_server__default_database_type", problems)
     canonical = domains["canonical_domains"] if domains else []
     mydestination = list(values["vhosting_server__mydestination"])
-    mydestination += [d for d in canonical if d not in mydestination]
+    joined = [d for d in canonical if d not in mydestination]
+    tables, maps = {}, {}
+    if len(mydestination) + len(joined) > DOMAIN_LIST_LIMIT:
+        # Too long for one postconf argument: the canonical domains as a table, the operator's names inline.
+        tables[MYDESTINATION_TABLE] = "mydestination_map"
+        maps["mydestination_map"] = dict((domain, "OK") for domain in joined)
+        mydestination.append("%s:%s" % (default_type, MYDESTINATION_TABLE))
+    else:
+        mydestination += joined
     parameters = {
         "myhostname": values["vhosting_server__myhostname"],
         "mydomain": values["vhosting_server__mydomain"],
@@ -44,7 +59,11 @@ def build(ctx, problems):
     return {
         "parameters": parameters,
         "overrides": dict(values["vhosting_server__parameters"] or {}),
-        "table_paths": {ALIASES: default_type},
+        "tables": tables,
+        "stale_files": [] if tables else [MYDESTINATION_TABLE],
+        "table_type": default_type,
+        "maps": maps,
+        "table_paths": {ALIASES: default_type, MYDESTINATION_TABLE: default_type if tables else None},
         "packages": ["postfix"],
         "probe": {"paths": [MAIN_CF, ALIASES, ALIASES + ALIAS_DB_SUFFIX.get(default_type, ".db")],
                   "units": ["postfix.service"]},
