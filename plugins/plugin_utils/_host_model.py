@@ -36,7 +36,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import (
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._parts import ROLE_PREFIXES
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay_policy import check as _relay_policy_check
 
-MODEL_VERSION = 3
+MODEL_VERSION = 4
 
 DOMAIN_PREFIX = "vhosting_domain__"
 # Facts and registered results of the collection's own tasks.
