@@ -49,6 +49,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
     validate,
 )
 from ansible_collections.vhosting.postfix.plugins.module_utils import _table_delta
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._remote_tmp import send_to_tmp
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._table_cache import TableCache
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -196,10 +197,7 @@ class ActionModule(ActionBase):
             if (cache is not None and not cache.prepared() and not self._play_context.check_mode
                     and not cache.has(args.get("input_digest"))):
                 cache.prepare(data)  # written while the module runs; kept if the module says delta_ready
-            remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "lookup_table_entries")
-            self._transfer_file(source, remote)
-            self._fixup_perms2((self._connection._shell.tmpdir, remote))
-            args["src"] = remote
+            args["src"] = send_to_tmp(self, source, "lookup_table_entries")
             result.update(self._execute_module(module_name="vhosting.postfix.lookup_table", module_args=args,
                                                task_vars=task_vars))
             self._keep(cache, result, args.get("input_digest"), data)
@@ -245,10 +243,7 @@ class ActionModule(ActionBase):
         fd, self._delta_tmp = tempfile.mkstemp(prefix="vhosting-lookup-table-", suffix=".delta")
         with os.fdopen(fd, "wb") as handle:
             handle.write(_table_delta.render(delta[1], delta[2]))
-        remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "lookup_table_delta")
-        self._transfer_file(self._delta_tmp, remote)
-        self._fixup_perms2((self._connection._shell.tmpdir, remote))
-        probe_args.update(delta=remote, base_digest=delta[0])
+        probe_args.update(delta=send_to_tmp(self, self._delta_tmp, "lookup_table_delta"), base_digest=delta[0])
 
     def _keep(self, cache, result, digest, data):
         """After a run (not in check mode): keep the data file sent when the module says the source is its lines."""

@@ -11,6 +11,8 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._remote_tmp import send_to_tmp
+
 # The name of the data file in the task's temporary directory on the host.
 REMOTE_NAME = "mailboxes_src"
 
@@ -29,10 +31,7 @@ class ActionModule(ActionBase):
                 except AnsibleError as exc:
                     result.update(failed=True, changed=False, msg="src: %s" % to_native(exc))
                     return result
-                remote = self._connection._shell.join_path(self._connection._shell.tmpdir, REMOTE_NAME)
-                self._transfer_file(source, remote)
-                self._fixup_perms2((self._connection._shell.tmpdir, remote))
-                args["src"] = remote
+                args["src"] = send_to_tmp(self, source, REMOTE_NAME)
             result.update(self._execute_module(module_name="vhosting.postfix.mailboxes", module_args=args,
                                                task_vars=task_vars))
         finally:
