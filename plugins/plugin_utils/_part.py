@@ -110,14 +110,16 @@ def domain_list_table(table_directory, parameter):
     return "%s/vhosting_%s" % (table_directory.rstrip("/") or "", parameter)
 
 
-def domain_list(parameter, domains, kind, table_directory, parameters, tables, maps):
+def domain_list(parameter, domains, kind, table_directory, parameters, tables, maps, inline=()):
     """Set ``parameter`` to the domain list: inline, or (when long) as a table in ``table_directory``, named in
-    ``tables``, its entries in ``maps`` under PARAMETER_map."""
-    if len(domains) <= DOMAIN_LIST_LIMIT:
-        parameters[parameter] = domains
+    ``tables``, its entries in ``maps`` under PARAMETER_map. ``inline``: names that always stay in the parameter
+    itself, before the domains or their table (mydestination's own), and count towards the limit."""
+    if len(inline) + len(domains) <= DOMAIN_LIST_LIMIT:
+        parameters[parameter] = list(inline) + list(domains)
         return
     path = domain_list_table(table_directory, parameter)
     name = parameter + "_map"
     maps[name] = dict((domain, "OK") for domain in domains)
     tables[path] = name
-    parameters[parameter] = "%s:%s" % (kind, path)
+    table = "%s:%s" % (kind, path)
+    parameters[parameter] = list(inline) + [table] if inline else table

@@ -8,16 +8,18 @@ __metaclass__ = type
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._networks import NetworkError, normalise_networks
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import (
-    DOMAIN_LIST_LIMIT,
     Part,
+    domain_list,
     domain_list_table,
     table_type,
 )
 
 ALIASES = "/etc/aliases"
 MAIN_CF = "/etc/postfix/main.cf"
-# More canonical domains than DOMAIN_LIST_LIMIT: they go into this table, named in mydestination.
-MYDESTINATION_TABLE = domain_list_table("/etc/postfix", "mydestination")
+# More canonical domains than DOMAIN_LIST_LIMIT (see _part.domain_list): they go into this table, named in
+# mydestination.
+MYDESTINATION_DIRECTORY = "/etc/postfix"
+MYDESTINATION_TABLE = domain_list_table(MYDESTINATION_DIRECTORY, "mydestination")
 # The index file of /etc/aliases for each table type.
 ALIAS_DB_SUFFIX = {"lmdb": ".lmdb", "cdb": ".cdb", "hash": ".db", "btree": ".db"}
 
@@ -33,21 +35,12 @@ def build(ctx, problems):
         mynetworks = []
     default_type = table_type(values, "vhosting_server__default_database_type", problems)
     canonical = domains["canonical_domains"] if domains else []
-    mydestination = list(values["vhosting_server__mydestination"])
-    joined = [d for d in canonical if d not in mydestination]
-    tables, maps = {}, {}
-    if len(mydestination) + len(joined) > DOMAIN_LIST_LIMIT:
-        # Too long for one postconf argument: the canonical domains as a table, the operator's names inline.
-        tables[MYDESTINATION_TABLE] = "mydestination_map"
-        maps["mydestination_map"] = dict((domain, "OK") for domain in joined)
-        mydestination.append("%s:%s" % (default_type, MYDESTINATION_TABLE))
-    else:
-        mydestination += joined
+    own = list(values["vhosting_server__mydestination"])
     parameters = {
         "myhostname": values["vhosting_server__myhostname"],
         "mydomain": values["vhosting_server__mydomain"],
         "myorigin": values["vhosting_server__myorigin"],
-        "mydestination": mydestination,
+        "mydestination": own,
         "inet_interfaces": values["vhosting_server__inet_interfaces"],
         "inet_protocols": values["vhosting_server__inet_protocols"],
         "mynetworks": mynetworks,
@@ -56,6 +49,10 @@ def build(ctx, problems):
         "alias_database": "%s:%s" % (default_type, ALIASES),
         "recipient_delimiter": values["vhosting_server__recipient_delimiter"],
     }
+    # Too long for one postconf argument: the canonical domains as a table, the operator's names inline.
+    tables, maps = {}, {}
+    domain_list("mydestination", [d for d in canonical if d not in own], default_type, MYDESTINATION_DIRECTORY,
+                parameters, tables, maps, inline=own)
     return {
         "parameters": parameters,
         "overrides": dict(values["vhosting_server__parameters"] or {}),
