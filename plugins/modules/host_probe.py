@@ -101,10 +101,9 @@ import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vhosting.postfix.plugins.module_utils._account_names import ACCOUNT_RE
 
 _PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
-# The names useradd(8) accepts on Debian (NAME_REGEX of adduser, without the trailing $ of machine accounts).
-_ACCOUNT_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _UNIT_RE = re.compile(r"^[A-Za-z0-9@_.:-]+\.(service|timer|socket|target|path)$")
 
 
@@ -158,7 +157,7 @@ def main():
         if not _UNIT_RE.match(name):
             module.fail_json(msg="%r is not a systemd unit name" % name)
     for name in module.params["users"] + module.params["groups"]:
-        if not _ACCOUNT_RE.match(name):
+        if not ACCOUNT_RE.match(name):
             module.fail_json(msg="%r is not an account or group name" % name)
     result = dict(changed=False, packages=dict((name, None) for name in packages), paths={}, units={},
                   dovecot_version="")

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Address syntax: domain names, host names, local parts and addresses (controller side, pure).
 
-The leaf of the model code: it imports nothing of the collection, so every
-feature model (domains, lists, autoreplies, relay, host checks) uses the one
+The leaf of the model code: it imports nothing of the model (only the account
+name rule it shares with the modules on the host), so every feature model (domains, lists, autoreplies, relay, host checks) uses the one
 definition of a DNS label, a host name and an address, without import loops.
 """
 from __future__ import absolute_import, division, print_function
@@ -13,6 +13,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.vhosting.postfix.plugins.module_utils._account_names import ACCOUNT_RE
+
 # One DNS label (RFC 1035 letters, digits, hyphens; lower case: names are
 # normalised first). HOST_LABEL also takes '_' inside, as host names in
 # inventories do (SRV-like names, some cloud hosts).
@@ -20,7 +22,7 @@ LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 DOMAIN_RE = re.compile(r"^(?:%s\.)+%s$" % (LABEL, LABEL))
 ATOM = r"[a-z0-9!#$%&'*/=?^_`{|}~+-]+"
 LOCAL_RE = re.compile(r"^%s(?:\.%s)*$" % (ATOM, ATOM))
-UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+UNIX_USER_RE = ACCOUNT_RE
 HOST_LABEL = r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?"
 _HOSTNAME_RE = re.compile(r"^%s(?:\.%s)*$" % (LABEL, LABEL), re.IGNORECASE)
 _HOST_RE = re.compile(r"^%s(?:\.%s)*$" % (HOST_LABEL, HOST_LABEL))

@@ -18,6 +18,7 @@ import re
 import unicodedata
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _postfix_parameters
+from ansible_collections.vhosting.postfix.plugins.module_utils._account_names import ACCOUNT_RE
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import is_hostname
 
 # main.cf parameters the server role sets from its own (validated) variables.
@@ -215,7 +216,6 @@ def paths(values, problems, variables):
 # Characters a recipient delimiter may hold: none of them is special in an address, a main.cf value ($) or a
 # lookup table, and none is a letter or digit.
 DELIMITER_CHARS = "+-_=~"
-_ACCOUNT_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
 def recipient_delimiter(values, problems):
@@ -237,7 +237,7 @@ def accounts(values, system_accounts, problems):
         value = values.get(name)
         if value is None:
             continue
-        if not isinstance(value, str) or not _ACCOUNT_RE.match(value):
+        if not isinstance(value, str) or not ACCOUNT_RE.match(value):
             problems.append("%s: %r is not a %s name (a lower-case letter or '_', then letters, digits, '_', '-'; "
                             "at most 32): it reaches useradd and master.cf" % (name, value, what))
             continue
