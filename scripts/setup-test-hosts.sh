@@ -25,6 +25,10 @@ CACHED_PACKAGES=(
   # network_tables scenario
   postfix-pgsql postfix-mysql postfix-ldap python3-psycopg2 python3-pymysql python3-ldap
   postgresql mariadb-server slapd ldap-utils
+  # mail authentication (docs/mail-auth.md): the signer, the checkers, SRS,
+  # an independent DKIM verifier; the test DNS of the mail_auth scenario
+  opendkim opendkim-tools opendmarc postfix-policyd-spf-python postsrsd
+  python3-dkim python3-dnspython knot knot-dnsutils unbound
 )
 
 # A hash of this recipe, stored as a label on the image: an image built from an

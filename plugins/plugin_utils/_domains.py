@@ -34,7 +34,8 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import (
 CLASSES = ("canonical", "alias", "mailbox", "forwarding")
 
 # Keys each class accepts; anything else is a typo and an error.
-_COMMON_KEYS = ("domain", "class", "description")
+# dkim, spf and dmarc: what the domain signs and publishes, read by the mail_auth part (_mail_auth_part).
+_COMMON_KEYS = ("domain", "class", "description", "dkim", "spf", "dmarc")
 CLASS_KEYS = {
     "canonical": _COMMON_KEYS + ("users",),
     "alias": _COMMON_KEYS + ("aliases", "catch_all", "lists"),

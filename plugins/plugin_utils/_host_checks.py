@@ -126,7 +126,7 @@ def map_types(values, problems):
 
 
 # Directories of /etc where the collection may write files of its own.
-ETC_WRITABLE = ("/etc/postfix", "/etc/dovecot", "/etc/vhosting-postfix")
+ETC_WRITABLE = ("/etc/postfix", "/etc/dovecot", "/etc/vhosting-postfix", "/etc/opendkim")
 # Files in those directories that are Postfix's or Dovecot's own.
 _ETC_OWN = re.compile(r"^/etc/(postfix/(main\.cf|master\.cf|dynamicmaps\.cf|postfix-files|makedefs\.out)(\..*)?|"
                       r"postfix/(postfix-files\.d|dynamicmaps\.cf\.d|sasl)/.*|"

@@ -20,6 +20,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils import (
     _domains_part,
     _dovecot_model,
     _lists,
+    _mail_auth_part,
     _relay_part,
     _server_part,
 )
@@ -33,6 +34,7 @@ ROLES = (
     ("domains", "vhosting_domains__", "domains_role", "vhosting.postfix.domains role"),
     ("relay", "vhosting_relay__", "relay", "vhosting.postfix.relay role (vhosting_relay__*)"),
     ("dovecot", "vhosting_dovecot__", "dovecot", "vhosting.postfix.dovecot role"),
+    ("mail_auth", "vhosting_mail_auth__", "mail_auth", "vhosting.postfix.mail_auth role"),
     ("database_server", "vhosting_database_server__", None, None),
 )
 ROLE_PREFIXES = tuple((name, prefix) for name, prefix, _key, _label in ROLES)
@@ -47,6 +49,7 @@ REGISTRY = (
     _domains_part.NETWORK_PART,
     _relay_part.PART,
     _dovecot_model.PART,
+    _mail_auth_part.PART,
 )
 
 # main.cf parameters that several parts contribute to: the contributors in
@@ -56,8 +59,9 @@ REGISTRY = (
 COMPOSED = (
     # The hosted domains' transport table first (Dovecot and autoreply domains), then the relay role's.
     ("transport_maps", ("domains", "relay")),
-    # The autoreply domain's refusal first, then the relay role's restrictions.
-    ("smtpd_recipient_restrictions", ("autoreply", "relay")),
+    # The autoreply domain's refusal first, then the relay role's restrictions, then the SPF check (after
+    # permit_mynetworks and permit_sasl_authenticated).
+    ("smtpd_recipient_restrictions", ("autoreply", "relay", "mail_auth")),
 )
 
 # Debian package providing each dynamically loaded table type.

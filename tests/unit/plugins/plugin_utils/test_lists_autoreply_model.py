@@ -1,15 +1,13 @@
 # -*- coding: utf-8 -*-
 """Mailing lists and autoreplies in the hosted-domain model and the host model (issue 10)."""
 import datetime
-import os
 
 import pytest
-import yaml
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import DomainModelError, domain_model
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import ModelError, host_model
+from role_values import role_values
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 OPTS = {"mydomain": "example.test", "myhostname": "mx.example.test", "mydestination": ["$myhostname", "localhost"]}
 
 
@@ -174,15 +172,7 @@ def test_autoreply_domain_option():
 # ------------------------------------------------------------------ host model
 
 def values(**overrides):
-    result = {}
-    for role in ("server", "domains", "relay", "dovecot"):
-        with open(os.path.join(ROOT, "roles", role, "defaults", "main.yml")) as handle:
-            result.update(yaml.safe_load(handle))
-    result.update({"vhosting_server__myhostname": "mx.example.test", "vhosting_server__mydomain": "example.test",
-                   "vhosting_domains__table_type": "lmdb", "vhosting_relay__table_type": "lmdb",
-                   "vhosting_dovecot__table_type": "lmdb"})
-    result.update(overrides)
-    return result
+    return role_values(**overrides)
 
 
 def test_the_domains_role_writes_the_lists_aliases_and_package():
@@ -198,7 +188,8 @@ def test_the_domains_role_writes_the_lists_aliases_and_package():
 
 def test_the_probe_reads_mlmmj_its_timer_and_the_autoreply_account_only_when_they_are_used():
     with_lists = host_model(values(), lists_domain(news={"owners": ["o@x.test"]}))["probe"]
-    assert "mlmmj" in with_lists["packages"] and with_lists["units"] == ["postfix.service", "vhosting-mlmmj-maintd.timer"]
+    assert "mlmmj" in with_lists["packages"]
+    assert set(["postfix.service", "vhosting-mlmmj-maintd.timer"]) <= set(with_lists["units"])
     without = host_model(values(), box())["probe"]
     assert "mlmmj" not in without["packages"] and "vhosting-mlmmj-maintd.timer" not in without["units"]
     # The timer's unit files are always looked for: a timer left by earlier lists is stopped and removed.
