@@ -31,16 +31,18 @@ TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1800"))
 # Rough relative durations (minutes per release in CI, 2026-12-06), longest
 # first: with pytest-xdist the long runs start first and the short tests fill
 # the gaps (tests/conftest.py sorts).
-DURATION = {"dbtables": 7, "faults": 6, "dovecot": 5, "domains": 4, "lookup_table": 4, "lists": 3, "relay": 3,
+DURATION = {"dbtables": 7, "mail_auth": 7, "faults": 6, "dovecot": 5, "domains": 4, "lookup_table": 4, "lists": 3, "relay": 3,
             "default": 2, "postconf": 2}
 SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 # The tasks that reach a host in the idempotence run (a run that changes
 # nothing), per host at most, counted by the vhosting.postfix.round_trips
 # callback (loop items each; skipped tasks and control-node actions not).
 # Measured 2026-12-06 (the same on Debian 12 and 13). dbtables: its database
-# host (the database_server role, 34); its mail hosts take 16.
+# host (the database_server role, 34); its mail hosts take 16. mail_auth: all
+# five roles and the dns_records playbook (its model, the records' module, the
+# merge and the DNS update on the control node) on the receiver.
 ROUND_TRIPS = {"default": 3, "lookup_table": 3, "postconf": 1, "domains": 7, "relay": 9, "faults": 14,
-               "dovecot": 16, "lists": 19, "dbtables": 34}
+               "dovecot": 16, "lists": 19, "dbtables": 34, "mail_auth": 38}
 _TRIPS_RE = re.compile(r"^vhosting\.postfix round trips: (.*)$", re.MULTILINE)
 
 
