@@ -48,7 +48,7 @@ CONFIG_FILES = {
 # The role's own files that go away when their feature is turned off.
 OWN_FILES = {
     "dkim": ["/etc/opendkim/vhosting-keytable", "/etc/opendkim/vhosting-signingtable",
-             "/etc/opendkim/vhosting-internalhosts", "/etc/opendkim/vhosting-resolver.conf"],
+             "/etc/opendkim/vhosting-internalhosts"],
     "dmarc": ["/etc/opendmarc/vhosting-ignorehosts"],
     "spf": ["/etc/postfix-policyd-spf-python/vhosting.conf"],
     "srs": [],
@@ -336,7 +336,8 @@ def build(ctx, problems):
             "recipient_canonical_maps": "tcp:127.0.0.1:%d" % values["vhosting_mail_auth__srs_reverse_port"],
             "recipient_canonical_classes": ["envelope_recipient", "header_recipient"],
         })
-    stale = []
+    # Written by an earlier version of the role (OpenDKIM's ResolverConfiguration), never used again.
+    stale = ["/etc/opendkim/vhosting-resolver.conf"]
     for feature in ("dkim", "dmarc", "spf", "srs"):
         if on[feature]:
             packages.extend(PACKAGES[feature])

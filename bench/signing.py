@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""Signing: the delivery rate of a host that signs with DKIM against the same host without it.
+
+Three bench hosts (containers of the test image with sshd, see _hosts.py):
+``plain`` and ``signing``, both configured by the collection in one run of
+playbooks/site.yml over SSH (one mailbox domain box.test with 4 mailboxes,
+the client's address as a /32 in ``vhosting_server__mynetworks``), the
+second with ``vhosting_mail_auth__dkim: true`` (OpenDKIM signs the mail of
+trusted clients whose From is in box.test, see docs/mail-auth.md), and
+``client``, which runs ``smtp-source`` as in bench/delivery.py, with
+``-f load@box.test`` (smtp-source writes its sender into the From: header).
+After a warm-up message to each host, one delivered message is read on each:
+the signing host's must carry a DKIM-Signature with d=box.test and the plain
+host's none, or the benchmark stops. Then rounds alternate between the two
+hosts and the best of each is compared (target: signing >= 0.8x the plain
+rate); afterwards every message delivered on the signing host must be signed
+(Postfix delivers unsigned mail when the milter fails). Run with
+bench/signing.sh.
+"""
+import email
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _hosts  # noqa: E402  pylint: disable=wrong-import-position
+from delivery import BOXES, DOMAIN, arguments, delivered, round_trip  # noqa: E402  pylint: disable=wrong-import-position
+
+TARGET = 0.8
+SENDER = "load@%s" % DOMAIN
+MAILDIRS = "/var/mail/vhosts/%s" % DOMAIN
+
+
+def newest_header(hosts, name):
+    """The header section of the newest message in the Maildirs of `name`."""
+    path = hosts.exec(name, "find %s -path '*/new/*' -type f -printf '%%T@ %%p\\n' | sort -n | tail -n 1"
+                      % MAILDIRS).stdout.split(" ", 1)[-1].strip()
+    if not path:
+        sys.exit("%s: no message delivered" % name)
+    return hosts.exec(name, "sed '/^\\r\\?$/q' %s" % path).stdout
+
+
+def dkim_domains(header):
+    """The d= tags of the DKIM-Signature headers of a header section."""
+    message = email.message_from_string(header)
+    domains = []
+    for value in message.get_all("DKIM-Signature") or []:
+        tags = dict(tag.strip().split("=", 1) for tag in " ".join(value.split()).split(";") if "=" in tag)
+        domains.append(tags.get("d", "").replace(" ", ""))
+    return domains
+
+
+def signed(hosts, name):
+    """How many messages in the Maildirs of `name` carry a DKIM-Signature header."""
+    out = hosts.exec(name, "find %s -path '*/new/*' -type f -exec grep -l -m 1 '^DKIM-Signature:' {} + | wc -l"
+                     % MAILDIRS, check=False).stdout
+    return int(out.strip() or 0)
+
+
+def opendkim_report(hosts, name):
+    """What OpenDKIM and Postfix's milter client logged on `name` (counted; pids, queue ids and clients left
+    out), and how OpenDKIM's process ended when it did."""
+    script = "\n".join([
+        "echo \"opendkim restarts by systemd: $(systemctl show opendkim -p NRestarts --value 2>/dev/null)\"",
+        "journalctl --no-pager -o short | sed -E 's/^.{15} [^ ]+ //'"
+        " | grep -E '^(opendkim|postfix/[a-z]+)\\[[0-9]+\\]: .*(milter|VBR|key|resolver)'"
+        " | grep -v 'DKIM-Signature field added'"
+        " | sed -E 's/\\[[0-9]+\\]: ([0-9A-F]{8,}: )?/: /; s/ from [^ ]*\\[[0-9.]*\\]:/:/; s/; from=<.*//'"
+        " | sort | uniq -c | sort -rn | head -n 12",
+        "journalctl --no-pager -o cat -u opendkim | grep -E 'exited|Failed with' | sort | uniq -c | head -n 5",
+    ])
+    out = hosts.exec(name, script, check=False).stdout
+    return [" ".join(line.split()) for line in out.splitlines() if line.strip()]
+
+
+def main():
+    args = arguments(__doc__, "/var/tmp/vhosting-bench/signing")
+    hosts = _hosts.Hosts("vh-bench-sig", 3)
+    plain, signing, client = hosts.names
+    try:
+        inv = os.path.join(args.workdir, "inventory")
+        os.makedirs(os.path.join(inv, "group_vars", "mail_servers"), exist_ok=True)
+        os.makedirs(os.path.join(inv, "host_vars"), exist_ok=True)
+        with open(os.path.join(inv, "group_vars", "mail_servers", "box.test.yml"), "w") as handle:
+            handle.write("---\nvhosting_server__inet_protocols: ipv4\n"
+                         "vhosting_server__mynetworks: [127.0.0.0/8, %s/32]\n"
+                         "vhosting_domain__box_test:\n  domain: box.test\n  class: mailbox\n  mailboxes: [%s]\n"
+                         % (hosts.addresses[client], ", ".join(BOXES)))
+        for name, label, dkim in ((plain, "plain", "false"), (signing, "signing", "true")):
+            with open(os.path.join(inv, "host_vars", "%s.yml" % name), "w") as handle:
+                handle.write("---\nvhosting_server__myhostname: mx.%s.test\nvhosting_mail_auth__dkim: %s\n"
+                             % (label, dkim))
+        only = _hosts.Hosts.__new__(_hosts.Hosts)
+        only.names, only.addresses = [plain, signing], hosts.addresses
+        inventory = only.inventory(os.path.join(inv, "hosts.json"))
+        _hosts.log("configuring %s and %s (DKIM) with the collection" % (plain, signing))
+        _hosts.run_playbook(inventory, _hosts.playbook_env(args.workdir))
+        _hosts.log("installing smtp-source on %s" % client)
+        hosts.exec(client, "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections;"
+                           " DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download postfix >/dev/null")
+        rounds = {plain: [], signing: []}
+        found = {}
+        try:
+            # A warm-up message to each mailbox of each host; then one of them must be signed on `signing` (by
+            # the box.test key) and none on `plain`: a signing benchmark that signs nothing must fail.
+            for name in (plain, signing):
+                round_trip(hosts, name, hosts.addresses[name], len(BOXES), 1, args.timeout, client, SENDER)
+            for name in (plain, signing):
+                header = newest_header(hosts, name)
+                found[name] = dkim_domains(header)
+                _hosts.log("%s: DKIM-Signature d= %s" % (name, ", ".join(found[name]) or "(none)"))
+                if name == plain and found[name]:
+                    sys.exit("%s: a message signed although DKIM is off, header:\n%s" % (name, header))
+                if name == signing and DOMAIN not in found[name]:
+                    sys.exit("%s: a message not signed with d=%s, header:\n%s" % (name, DOMAIN, header))
+            for i in range(args.rounds):
+                for name in (plain, signing) if i % 2 == 0 else (signing, plain):
+                    seconds, count = round_trip(hosts, name, hosts.addresses[name], args.messages, args.sessions,
+                                                args.timeout, client, SENDER)
+                    rounds[name].append(round(seconds, 2))
+                    _hosts.log("%s: %d messages in %.1f s (%.0f/s)" % (name, count, seconds, count / seconds))
+            # Postfix delivers mail unsigned while the milter is down (milter_default_action = accept): every
+            # message timed on `signing` must carry a signature.
+            total = dict((name, delivered(hosts, name)) for name in (plain, signing))
+            signatures = dict((name, signed(hosts, name)) for name in (plain, signing))
+            if signatures[signing] != total[signing] or signatures[plain]:
+                sys.exit("signed messages: %s of %d on %s, %d of %d on %s" % (
+                    signatures[signing], total[signing], signing, signatures[plain], total[plain], plain))
+        except SystemExit as failure:
+            report = opendkim_report(hosts, signing)
+            _hosts.log("%s (signing), OpenDKIM and milter messages of the run:" % signing)
+            sys.stderr.write("".join("    %s\n" % line for line in report))
+            with open(os.path.join(args.workdir, "results.json"), "w") as handle:
+                json.dump({"machine": _hosts.machine(), "messages": args.messages, "sessions": args.sessions,
+                           "failed": str(failure.code), "rounds": {"plain": rounds[plain], "signing": rounds[signing]},
+                           "dkim_domains": {"plain": found.get(plain), "signing": found.get(signing)},
+                           "opendkim": report}, handle, indent=1)
+            raise
+    finally:
+        hosts.close()
+    best = dict((name, min(times)) for name, times in rounds.items())
+    rate = dict((name, args.messages // len(BOXES) * len(BOXES) / best[name]) for name in best)
+    ratio = rate[signing] / rate[plain]
+    print("\nSigning (%s): %d messages, 4 mailboxes, smtp-source 4 x %d sessions, best of %d rounds"
+          % (_hosts.machine(), args.messages, args.sessions, args.rounds))
+    print("| host | DKIM-signed messages | rounds (s) | best rate |")
+    print("| --- | ---: | --- | ---: |")
+    for label, name in (("plain", plain), ("signing (DKIM, RSA 2048)", signing)):
+        print("| %s | %d of %d | %s | %.0f msg/s |" % (label, signatures[name], total[name],
+                                                       ", ".join("%.1f" % t for t in rounds[name]), rate[name]))
+    print("signing / plain rate: %.2fx (target >= %.1fx: %s)"
+          % (ratio, TARGET, "met" if ratio >= TARGET else "NOT met"))
+    with open(os.path.join(args.workdir, "results.json"), "w") as handle:
+        json.dump({"machine": _hosts.machine(), "messages": args.messages, "sessions": args.sessions,
+                   "rounds": {"plain": rounds[plain], "signing": rounds[signing]},
+                   "rates": {"plain": rate[plain], "signing": rate[signing]},
+                   "signed": {"plain": [signatures[plain], total[plain]],
+                              "signing": [signatures[signing], total[signing]]},
+                   "dkim_domains": {"plain": found[plain], "signing": found[signing]}, "ratio": ratio},
+                  handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()
