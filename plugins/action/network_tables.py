@@ -12,6 +12,11 @@ database holds, compares it with the model's data files on the control node
 in one transaction (readers see the old or the new rows, never half), LDAP
 entry by entry (new entries first, removals last). No difference: no write,
 changed=false. Check mode reads and reports, and writes nothing.
+
+The three collections are optional (requirements.yml, not galaxy.yml
+dependencies): before any module runs, the action checks that the backend's
+modules resolve, and fails naming the missing collection and the command
+that installs it.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -20,10 +25,44 @@ __metaclass__ = type
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
+from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables as nt
+from ansible_collections.vhosting.postfix.plugins.test.collection_installed import collection_installed, install_hint
 
 _SQL_MODULES = {"pgsql": "community.postgresql.postgresql_query", "mysql": "community.mysql.mysql_query"}
+_LDAP_MODULES = ("community.general.ldap_search", "community.general.ldap_entry", "community.general.ldap_attrs")
+
+
+def _loader_configured():
+    """Whether Ansible's collection loader is set up (every ansible-* command does it before running a play)."""
+    return AnsibleCollectionConfig.collection_finder is not None
+
+
+def missing_modules(backend, module_loader, collection_list=None):
+    """Why the backend's modules cannot run: a message naming the collection and how to install it, or None.
+
+    module_loader is the action's (ansible.plugins.loader.module_loader), which
+    resolves the names the way _execute_module does. The collection is looked
+    for first: resolving a module of a collection that is not installed makes
+    the loader print a warning of its own.
+    """
+    names = _LDAP_MODULES if backend == "ldap" else (_SQL_MODULES[backend],)
+    collection = ".".join(names[0].split(".")[:2])
+    if not collection_installed(collection):
+        why = "the %s backend needs the collection %s (%s), which is not installed on the control node; " \
+            "install it: %s" % (backend, collection, ", ".join(names), install_hint(collection))
+        return collection, list(names), why
+    if not _loader_configured():
+        return None  # outside an ansible-* process (unit tests) the loader resolves nothing
+    # Installed, but without the module (too old, or a plugin filter hides it).
+    missing = [name for name in names
+               if not module_loader.find_plugin_with_context(name, collection_list=collection_list).resolved]
+    if not missing:
+        return None
+    why = "the %s backend needs %s, which the installed collection %s does not have (older than requirements.yml " \
+        "asks for?); upgrade it: %s" % (backend, ", ".join(missing), collection, install_hint(collection, upgrade=True))
+    return collection, missing, why
 
 
 class _Failed(Exception):
@@ -61,6 +100,12 @@ class ActionModule(ActionBase):
         tables = args.get("tables") or {}
         if backend not in nt.NETWORK_BACKENDS:
             raise AnsibleError("network_tables: backend must be one of %s" % ", ".join(nt.NETWORK_BACKENDS))
+        missing = missing_modules(backend, self._shared_loader_obj.module_loader, self._task.collections)
+        if missing:
+            collection, modules, why = missing
+            result.update(failed=True, changed=False, missing_collection=collection, missing_modules=modules,
+                          msg="network_tables: %s" % why)
+            return result
         desired = {}
         try:
             for map_name, path in sorted(tables.items()):

@@ -17,6 +17,9 @@ description:
   - Never changes anything; for verify steps and table parity checks.
   - Formerly called C(vhosting.postfix.lookup); that name still works (it redirects here, with a deprecation
     warning) until version 1.0.0 of the collection.
+  - The answers are in RV(entries). The older return key RV(values) has the same content but cannot be read as
+    C(result.values) in a template (Jinja finds the dict method C(values) first); it is deprecated and will be
+    removed in version 1.0.0 of the collection.
 author:
   - vhosting.postfix maintainers (@vhosting)
 attributes:
@@ -50,13 +53,21 @@ EXAMPLES = r"""
 - name: Check the values
   ansible.builtin.assert:
     that:
-      - found.values['info@example.com'] == 'alice@example.com'
-      - found.values['nobody@example.com'] is none
+      - found.entries['info@example.com'] == 'alice@example.com'
+      - found.entries['nobody@example.com'] is none
 """
 
 RETURN = r"""
-values:
+entries:
   description: Each key with its value, or null when the table has no such key.
+  type: dict
+  returned: success
+  sample: {"info@example.com": "alice@example.com", "nobody@example.com": null}
+  version_added: 0.4.0
+values:
+  description:
+    - Deprecated alias of RV(entries), with the same content; will be removed in version 1.0.0 of the collection.
+    - A template cannot read it as C(result.values) (that is the dict method); use RV(entries).
   type: dict
   returned: success
   sample: {"info@example.com": "alice@example.com", "nobody@example.com": null}
@@ -93,7 +104,8 @@ def main():
     except QueryError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     missing = [k for k in keys if values[k] is None]
-    module.exit_json(changed=False, values=values, found=len(keys) - len(missing), missing=missing)
+    # values: the deprecated alias of entries (result.values is the dict method in a template).
+    module.exit_json(changed=False, entries=values, values=values, found=len(keys) - len(missing), missing=missing)
 
 
 if __name__ == "__main__":

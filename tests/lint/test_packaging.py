@@ -4,6 +4,11 @@ reads them, shipped in the built artifact, and complete: every third-party
 Python module that the control-node code of plugins/ imports is covered by
 requirements.txt, and nothing there is left over.
 
+Other collections: those that plugin code imports are galaxy.yml
+dependencies (and only those); those that tasks use or action plugins execute
+by name are optional, listed in requirements.yml. The built artifact installs
+offline into an empty collections path and works there on its own.
+
 The imports are computed from the code (ast), not listed here: a plugin that
 starts or stops importing a package changes what this test expects.
 """
@@ -12,6 +17,7 @@ import copy
 import importlib.metadata
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import tarfile
@@ -149,20 +155,114 @@ def test_requirements_txt_has_nothing_left_over():
     assert not unused, "in requirements.txt but imported by no control-node code under plugins/: %s" % unused
 
 
-def test_other_collections_are_galaxy_dependencies():
-    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
-    declared = set(galaxy.get("dependencies") or {})
-    used = set()
-    for path in list(PLUGINS.rglob("*.py")):
+OWN_COLLECTION = "vhosting.postfix"
+# namespace.collection.name, as a task key, a Jinja filter/test or a module executed by name.
+FQCN = re.compile(r"([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\.[a-z_][a-z0-9_]*")
+# Filters, tests and lookups by FQCN inside the templates of the roles and playbooks.
+JINJA_FQCN = re.compile(r"(?:\||\bis\s+(?:not\s+)?|\b(?:map|select|reject|selectattr|rejectattr|lookup|query)\("
+                        r"[^)]*?['\"])\s*([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\.[a-z_][a-z0-9_]*")
+
+
+def _foreign(collection):
+    return collection != OWN_COLLECTION and collection.split(".")[0] != "ansible"
+
+
+def _imported_collections():
+    """The other collections that Python code under plugins/ imports: {collection: files}."""
+    used = {}
+    for path in PLUGINS.rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
             for module in modules:
                 parts = module.split(".")
-                if parts[0] == "ansible_collections" and len(parts) > 2 and parts[1:3] != ["vhosting", "postfix"]:
-                    used.add("%s.%s" % (parts[1], parts[2]))
-    assert used <= declared, "collections imported but not in galaxy.yml dependencies: %s" % sorted(used - declared)
+                if parts[0] == "ansible_collections" and len(parts) > 2 and _foreign("%s.%s" % (parts[1], parts[2])):
+                    used.setdefault("%s.%s" % (parts[1], parts[2]), set()).add(path.relative_to(ROOT).as_posix())
+    return used
+
+
+def _collections_used_by_name():
+    """The other collections whose modules, filters or tests the shipped content names: {collection: files}.
+
+    Task keys and Jinja filters/tests of the roles and playbooks, and the
+    modules that action plugins execute by name (string constants).
+    """
+    used = {}
+
+    def add(collection, path):
+        if _foreign(collection):
+            used.setdefault(collection, set()).add(path.relative_to(ROOT).as_posix())
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                match = FQCN.fullmatch(key) if isinstance(key, str) else None
+                if match:
+                    add(match.group(1), path)
+                walk(value, path)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, path)
+        elif isinstance(node, str):
+            for match in JINJA_FQCN.finditer(node):
+                add(match.group(1), path)
+
+    for path in sorted((ROOT / "roles").rglob("*.yml")) + sorted((ROOT / "playbooks").glob("*.yml")):
+        walk(yaml.safe_load(path.read_text()), path)
+    for path in sorted((ROOT / "roles").rglob("*.j2")):
+        for match in JINJA_FQCN.finditer(path.read_text()):
+            add(match.group(1), path)
+    for path in sorted((PLUGINS / "action").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                match = FQCN.fullmatch(node.value)
+                if match:
+                    add(match.group(1), path)
+    return used
+
+
+def _optional_collections():
+    """requirements.yml: {name: version}."""
+    data = yaml.safe_load((ROOT / "requirements.yml").read_text())
+    return {c["name"]: c.get("version") for c in data["collections"]}
+
+
+def test_other_collections_are_galaxy_dependencies():
+    # Only collections that plugin code imports must be there when the
+    # collection is installed; anything else there makes an offline install
+    # (or any install without Galaxy) fail for every user.
+    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    declared = set(galaxy.get("dependencies") or {})
+    imported = _imported_collections()
+    assert set(imported) <= declared, "collections imported but not in galaxy.yml dependencies: %s" % {
+        c: sorted(imported[c]) for c in set(imported) - declared}
+    assert declared <= set(imported), (
+        "galaxy.yml dependencies that no plugin imports (optional ones belong in requirements.yml): %s"
+        % sorted(declared - set(imported)))
+
+
+def test_requirements_yml_is_well_formed():
+    data = yaml.safe_load((ROOT / "requirements.yml").read_text())
+    assert set(data) == {"collections"}, "requirements.yml lists collections only: %s" % sorted(data)
+    names = [c["name"] for c in data["collections"]]
+    assert len(names) == len(set(names)), names
+    for entry in data["collections"]:
+        assert set(entry) == {"name", "version"}, entry
+        assert re.fullmatch(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*", entry["name"]), entry
+        assert re.fullmatch(r">=\d+\.\d+\.\d+", entry["version"]), "a version floor, >=X.Y.Z: %s" % entry
+
+
+def test_collections_used_by_name_are_in_requirements_yml():
+    used = _collections_used_by_name()
+    # The scan finds what it must: the database backends and the DNS push.
+    assert {"community.general", "community.mysql", "community.postgresql"} <= set(used), sorted(used)
+    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    covered = set(_optional_collections()) | set(galaxy.get("dependencies") or {})
+    missing = {c: sorted(where) for c, where in used.items() if c not in covered}
+    assert not missing, "collections used by tasks or executed by name, not in requirements.yml: %s" % missing
+    unused = sorted(set(_optional_collections()) - set(used))
+    assert not unused, "in requirements.yml but used by no role, playbook or action plugin: %s" % unused
 
 
 def test_modules_need_only_python_on_the_managed_hosts():
@@ -173,14 +273,22 @@ def test_modules_need_only_python_on_the_managed_hosts():
     assert not foreign, "modules import packages the managed hosts do not have: %s" % foreign
 
 
+def _tool_env(**extra):
+    return dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""), **extra)
+
+
 @pytest.fixture(scope="module")
-def artifact_names(tmp_path_factory):
+def artifact(tmp_path_factory):
     out = tmp_path_factory.mktemp("artifact")
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     proc = subprocess.run(["ansible-galaxy", "collection", "build", "--output-path", str(out), str(ROOT)],
-                          capture_output=True, text=True, check=False, env=env)
+                          capture_output=True, text=True, check=False, env=_tool_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    (artifact,) = out.glob("vhosting-postfix-*.tar.gz")
+    (path,) = out.glob("vhosting-postfix-*.tar.gz")
+    return path
+
+
+@pytest.fixture(scope="module")
+def artifact_names(artifact):
     with tarfile.open(artifact) as tar:
         return set(tar.getnames())
 
@@ -192,3 +300,42 @@ def test_artifact_ships_the_execution_environment_metadata(artifact_names):
                  "changelogs/changelog.yaml"):
         assert name in artifact_names, name
     assert "changelogs/.plugin-cache.yaml" not in artifact_names
+
+
+def test_artifact_holds_the_collection_and_its_docs_only(artifact_names):
+    for name in ("LICENSE", "README.md", "requirements.yml", "meta/runtime.yml", "docs/network-tables.md",
+                 "plugins/modules/postconf.py", "plugins/test/collection_installed.py", "playbooks/site.yml",
+                 "roles/server/tasks/main.yml"):
+        assert name in artifact_names, name
+    development = ("tests", "bench", "molecule", "scripts", "inventories", ".ci", ".ansible", ".git")
+    shipped = sorted(n for n in artifact_names if n.split("/")[0] in development)
+    assert not shipped, shipped[:20]
+
+
+def test_artifact_installs_offline_into_an_empty_collections_path_on_its_own(artifact, tmp_path):
+    """The README's install command on a machine with no other collection: no Galaxy, no bundled collections."""
+    install = tmp_path / "collections"
+    install.mkdir()
+    env = _tool_env(ANSIBLE_COLLECTIONS_PATH=str(install), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="False",
+                    ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+
+    def run(*cmd):
+        proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False, env=env, cwd=tmp_path)
+        return proc.returncode, proc.stdout + proc.stderr
+
+    rc, out = run("ansible-galaxy", "collection", "install", "--offline", "-p", str(install), str(artifact))
+    assert rc == 0, out
+    installed = install / "ansible_collections"
+    assert sorted(p.relative_to(installed).as_posix() for p in installed.glob("*/*")) == ["vhosting/postfix"], out
+    rc, out = run("ansible-doc", "-t", "module", "vhosting.postfix.postconf")
+    assert rc == 0 and "vhosting.postfix.postconf" in out, out
+    rc, out = run("ansible-doc", "-t", "test", "vhosting.postfix.collection_installed")
+    assert rc == 0, out
+    # Nothing else is visible there; the database backends say what is missing
+    # and how to install it instead of Ansible's "couldn't resolve module".
+    rc, out = run("ansible", "localhost", "-c", "local", "-m", "vhosting.postfix.network_tables", "-a",
+                  '{"backend": "mysql", "connection": {}, "tables": {}}')
+    assert rc != 0, out
+    requirements = installed / "vhosting" / "postfix" / "requirements.yml"
+    assert requirements.is_file()
+    assert "needs the collection community.mysql" in out and "-r %s" % requirements in " ".join(out.split()), out

@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 
+import jinja2
 import pytest
 import yaml
 
@@ -58,14 +59,15 @@ def test_parse_answers_matches_keys_that_postfix_folded():
 def test_all_keys_in_one_postmap_run(fake_postmap, capsys):
     result = run(capsys, table="lmdb:/etc/postfix/virtual", keys=["alice@example.com", "nobody@example.com"])
     assert not result["changed"]
-    assert result["values"] == {"alice@example.com": "alice, bob", "nobody@example.com": None}
+    assert result["entries"] == {"alice@example.com": "alice, bob", "nobody@example.com": None}
+    assert result["values"] == result["entries"]  # the deprecated alias
     assert result["found"] == 1 and result["missing"] == ["nobody@example.com"]
     assert fake_postmap.read_text().splitlines() == ["-q - lmdb:/etc/postfix/virtual"]
 
 
 def test_no_key_found_is_not_an_error(fake_postmap, capsys):
     result = run(capsys, table="lmdb:/etc/postfix/virtual", keys=["nobody@example.com"])
-    assert not result.get("failed") and result["values"] == {"nobody@example.com": None}
+    assert not result.get("failed") and result["entries"] == result["values"] == {"nobody@example.com": None}
 
 
 def test_postmap_fatal_fails_with_its_stderr(fake_postmap, capsys):
@@ -87,7 +89,7 @@ def test_bad_arguments(fake_postmap, capsys, args, message):
 
 def test_check_mode_runs_the_query(fake_postmap, capsys):
     result = run(capsys, table="lmdb:/etc/postfix/virtual", keys=["alice@example.com"], _ansible_check_mode=True)
-    assert result["values"]["alice@example.com"] == "alice, bob" and not result["changed"]
+    assert result["entries"]["alice@example.com"] == "alice, bob" and not result["changed"]
 
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
@@ -116,3 +118,40 @@ def test_ansible_resolves_the_old_name_to_lookup_info():
     (doc,) = docs.values()
     assert doc["doc"]["module"] == "lookup_info"
     assert "vhosting.postfix.lookup_info" in " ".join(proc.stderr.split())
+
+
+def _example_conditions():
+    """The `that` conditions of the module's EXAMPLES (the assert task after the registered lookup)."""
+    tasks = yaml.safe_load(lookup_info.EXAMPLES)
+    (register,) = [t["register"] for t in tasks if "vhosting.postfix.lookup_info" in t]
+    (conditions,) = [t["ansible.builtin.assert"]["that"] for t in tasks if "ansible.builtin.assert" in t]
+    return register, conditions
+
+
+def test_the_documented_example_works_in_a_template(fake_postmap, capsys):
+    # The example registers the result and reads it in Jinja: result.values
+    # is the dict method there, so the example must use entries.
+    register, conditions = _example_conditions()
+    result = run(capsys, table="lmdb:/etc/postfix/virtual", keys=["alice@example.com", "nobody@example.com"])
+    result["entries"]["info@example.com"] = result["values"]["info@example.com"] = "alice@example.com"
+    env = jinja2.Environment()
+    env.tests["none"] = lambda value: value is None
+    for condition in conditions:
+        assert ".values" not in condition, condition
+        assert env.compile_expression(condition)(**{register: result}) is True, condition
+
+
+def test_values_is_shadowed_by_the_dict_method_in_jinja():
+    # Why entries exists: the old key cannot be read with a dot in a template.
+    found = {"entries": {"a": "b"}, "values": {"a": "b"}}
+    env = jinja2.Environment()
+    assert env.compile_expression("found.entries['a']")(found=found) == "b"
+    assert callable(env.compile_expression("found.values")(found=found))
+    assert env.compile_expression("found['values']['a']")(found=found) == "b"
+
+
+def test_the_documentation_declares_entries_and_values_as_its_deprecated_alias():
+    returns = yaml.safe_load(lookup_info.RETURN)
+    assert returns["entries"]["type"] == returns["values"]["type"] == "dict"
+    assert returns["entries"]["version_added"] == "0.4.0"
+    assert "eprecated alias of RV(entries)" in " ".join(returns["values"]["description"])

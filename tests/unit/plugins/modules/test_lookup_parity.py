@@ -1,98 +1,58 @@
 # -*- coding: utf-8 -*-
-"""The lookup_parity module with a stand-in postmap that answers from two key files (file table, database table)."""
+"""The old name lookup_parity: a redirect to lookup_parity_info (meta/runtime.yml) with a deprecation; the module's
+own tests are in test_lookup_parity_info.py."""
 import json
 import os
-import stat
+import pathlib
+import subprocess
+import sys
 
-import pytest
+import yaml
 
-from ansible.module_utils.testing import patch_module_args
-from ansible_collections.vhosting.postfix.plugins.modules import lookup_parity
-
-# postmap -q - TYPE:PATH: answers each key (folded to lower case) from
-# $TABLES/<basename of PATH>.answers ("key<TAB>value" lines); "down" in the
-# path fails like a database that cannot be reached.
-FAKE_POSTMAP = """#!/bin/sh
-echo "$@" >> "{log}"
-table="$3"
-case "$table" in *down*) cat >/dev/null; echo "postmap: fatal: table $table: query error: connection refused" >&2; exit 1 ;; esac
-answers="{tables}/$(basename "${{table#*:}}").answers"
-found=1
-while read -r key; do
-  low=$(printf '%s' "$key" | tr 'A-Z' 'a-z')
-  value=$(awk -F '\\t' -v k="$low" '$1 == k {{ print $2 }}' "$answers")
-  if [ -n "$value" ]; then printf '%s\\t%s\\n' "$low" "$value"; found=0; fi
-done
-exit $found
-"""
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 
 
-@pytest.fixture
-def tables(tmp_path, monkeypatch):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    fake = bindir / "postmap"
-    fake.write_text(FAKE_POSTMAP.format(log=tmp_path / "postmap.log", tables=tmp_path))
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", "%s:%s" % (bindir, os.environ["PATH"]))
-    return tmp_path
+def _env():
+    collections = next(p for p in sys.path if os.path.isdir(os.path.join(p, "ansible_collections", "vhosting", "postfix")))
+    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+                ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="1")
 
 
-def write(tables, name, rows, source=False):
-    text = "".join("%s\t%s\n" % row for row in rows)
-    (tables / (name + ".answers")).write_text(text)
-    (tables / name).write_text("# source\n" + "".join("%s %s\n" % row for row in rows) if source else "hosts = db\n")
-    return str(tables / name)
+def test_old_name_redirects_to_lookup_parity_info_with_a_deprecation():
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+    route = runtime["plugin_routing"]["modules"]["lookup_parity"]
+    assert route["redirect"] == "vhosting.postfix.lookup_parity_info"
+    assert route["deprecation"]["removal_version"] == "1.0.0"
+    assert "lookup_parity_info" in route["deprecation"]["warning_text"]
+    assert (ROOT / "plugins" / "modules" / "lookup_parity_info.py").is_file()
+    assert not (ROOT / "plugins" / "modules" / "lookup_parity.py").exists()
 
 
-def run(capsys, **args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            lookup_parity.main()
-    return json.loads(capsys.readouterr().out)
+def test_ansible_resolves_the_old_name_to_lookup_parity_info():
+    """What a playbook using vhosting.postfix.lookup_parity gets: lookup_parity_info and a deprecation warning."""
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+    proc = subprocess.run([ansible_doc, "-t", "module", "--json", "vhosting.postfix.lookup_parity"], env=_env(),
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    (doc,) = json.loads(proc.stdout).values()
+    assert doc["doc"]["module"] == "lookup_parity_info"
+    assert "vhosting.postfix.lookup_parity_info" in " ".join(proc.stderr.split())
 
 
-ROWS = [("info@a.test", "ann@a.test"), ("@a.test", "bob@a.test"), ("ann@a.test", "a.test/ann/")]
-
-
-def test_equal_tables_pass_with_counts(tables, capsys):
-    source = write(tables, "virtual", ROWS, source=True)
-    cf = write(tables, "virtual.cf", ROWS)
-    result = run(capsys, reference="lmdb:" + source, candidate="pgsql:" + cf, batch=5)
-    assert not result.get("failed") and not result["changed"]
-    assert result["compared"] == result["equal"] > len(ROWS) and result["absent"] >= 2
-    assert result["msg"].endswith("%d keys compared, %d equal" % (result["compared"], result["compared"]))
-    # Batches of 5 keys: several postmap runs per table.
-    runs = (tables / "postmap.log").read_text().splitlines()
-    assert len(runs) == 2 * -(-result["compared"] // 5)
-
-
-def test_a_diverging_row_fails_naming_the_key_and_both_answers(tables, capsys):
-    source = write(tables, "virtual", ROWS, source=True)
-    cf = write(tables, "virtual.cf", [("info@a.test", "mallory@a.test")] + ROWS[1:])
-    result = run(capsys, reference="lmdb:" + source, candidate="mysql:" + cf)
-    assert result["failed"]
-    assert "info@a.test: file 'ann@a.test', database 'mallory@a.test'" in result["msg"]
-    # The upper-case variant differs too (Postfix folds it to the same key).
-    assert {"key": "INFO@A.TEST", "file": "ann@a.test", "database": "mallory@a.test"} in result["differences"]
-
-
-def test_a_row_only_in_the_database_is_a_difference(tables, capsys):
-    source = write(tables, "virtual", ROWS, source=True)
-    cf = write(tables, "virtual.cf", ROWS + [("vhosting-parity-nobody@a.test", "x@a.test")])
-    result = run(capsys, reference="lmdb:" + source, candidate="ldap:" + cf)
-    assert result["failed"] and "vhosting-parity-nobody@a.test: file not found, database 'x@a.test'" in result["msg"]
-
-
-def test_a_database_that_cannot_be_reached_fails_with_postmaps_message(tables, capsys):
-    source = write(tables, "virtual", ROWS, source=True)
-    result = run(capsys, reference="lmdb:" + source, candidate="pgsql:" + write(tables, "down.cf", ROWS))
-    assert result["failed"] and "query error: connection refused" in result["msg"]
-
-
-def test_a_missing_table_fails_but_is_skipped_in_check_mode(tables, capsys):
-    source = write(tables, "virtual", ROWS, source=True)
-    missing = str(tables / "absent.cf")
-    assert run(capsys, reference="lmdb:" + source, candidate="pgsql:" + missing)["failed"]
-    result = run(capsys, reference="lmdb:" + source, candidate="pgsql:" + missing, _ansible_check_mode=True)
-    assert not result.get("failed") and result["skipped"] and "check mode" in result["msg"]
+def test_a_task_with_the_old_name_runs_lookup_parity_info(tmp_path):
+    """A play on localhost with the old name: the task runs the new module (here its argument check) and warns."""
+    playbook = tmp_path / "old_name.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "old name", "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "tasks": [{"name": "parity under the old name", "vhosting.postfix.lookup_parity": {
+            "reference": "no-type", "candidate": "pgsql:/nonexistent.cf"}, "register": "parity", "ignore_errors": True},
+            {"name": "the module answered", "ansible.builtin.assert": {
+                "that": ["parity is failed", "parity.msg == \"reference 'no-type' must be written type:path\""]}}],
+    }]))
+    ansible_playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    env = dict(_env(), ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="0")
+    proc = subprocess.run([ansible_playbook, "-i", "localhost,", str(playbook)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "vhosting.postfix.lookup_parity is now vhosting.postfix.lookup_parity_info" in " ".join(out.split())

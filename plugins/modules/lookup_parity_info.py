@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 DOCUMENTATION = r"""
-module: lookup_parity
+module: lookup_parity_info
 short_description: Check with postmap -q that a database table gives exactly the answers of a file table
 version_added: 0.3.0
 description:
@@ -20,6 +20,8 @@ description:
   - Fails when any answer differs, naming each key with both answers; returns the counts otherwise.
   - Never changes anything. The C(vhosting.postfix.domains) role runs it before main.cf is switched to the
     database (the parity gate); C(playbooks/parity.yml) runs it on its own.
+  - Formerly called C(vhosting.postfix.lookup_parity) (read-only modules are named C(*_info)); that name still works
+    (it redirects here, with a deprecation warning) until version 1.0.0 of the collection.
 author:
   - vhosting.postfix maintainers (@vhosting)
 attributes:
@@ -61,7 +63,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Compare the PostgreSQL virtual alias table with the file
-  vhosting.postfix.lookup_parity:
+  vhosting.postfix.lookup_parity_info:
     reference: lmdb:/etc/postfix/virtual
     candidate: pgsql:/etc/postfix/vhosting-db/virtual_alias_map.cf
 """
