@@ -129,6 +129,10 @@ class Hosts(object):
         return sh(["podman", "exec", name, "bash", "-c", script], check=check, timeout=timeout)
 
     def close(self):
+        """Remove the hosts, unless VHOSTING_BENCH_KEEP=1 (to look at them after a run; the next run replaces them)."""
+        if os.environ.get("VHOSTING_BENCH_KEEP") == "1":
+            log("kept (VHOSTING_BENCH_KEEP=1): %s" % " ".join(self.names))
+            return
         for name in self.names:
             sh(["podman", "rm", "-f", "-t", "0", name], check=False)
 

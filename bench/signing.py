@@ -1,21 +1,25 @@
 #!/usr/bin/env python
 """Signing: the delivery rate of a host that signs with DKIM against the same host without it.
 
-Three bench hosts (containers of the test image with sshd, see _hosts.py):
+Four bench hosts (containers of the test image with sshd, see _hosts.py):
 ``plain`` and ``signing``, both configured by the collection in one run of
 playbooks/site.yml over SSH (one mailbox domain box.test with 4 mailboxes,
 the client's address as a /32 in ``vhosting_server__mynetworks``), the
 second with ``vhosting_mail_auth__dkim: true`` (OpenDKIM signs the mail of
 trusted clients whose From is in box.test, see docs/mail-auth.md), and
 ``client``, which runs ``smtp-source`` as in bench/delivery.py, with
-``-f load@box.test`` (smtp-source writes its sender into the From: header).
+``-f load@box.test`` (smtp-source writes its sender into the From: header),
+and ``outside``, a client that is not trusted, with ``-f load@outside.test``:
+its mail is inbound mail, which OpenDKIM verifies and does not sign.
 After a warm-up message to each host, one delivered message is read on each:
 the signing host's must carry a DKIM-Signature with d=box.test and the plain
 host's none, or the benchmark stops. Then rounds alternate between the two
 hosts and the best of each is compared (target: signing >= 0.8x the plain
-rate); afterwards every message delivered on the signing host must be signed
-(Postfix delivers unsigned mail when the milter fails). Run with
-bench/signing.sh.
+rate), first for the trusted client's mail (signed), then for the outside
+client's (inbound, the delivery benchmark's case with signing on). The
+signing host's messages of the first phase must all be signed (Postfix
+delivers unsigned mail when the milter fails), those of the second none.
+Run with bench/signing.sh.
 """
 import email
 import json
@@ -28,6 +32,7 @@ from delivery import BOXES, DOMAIN, arguments, delivered, round_trip  # noqa: E4
 
 TARGET = 0.8
 SENDER = "load@%s" % DOMAIN
+OUTSIDE_SENDER = "load@outside.test"
 MAILDIRS = "/var/mail/vhosts/%s" % DOMAIN
 
 
@@ -73,10 +78,23 @@ def opendkim_report(hosts, name):
     return [" ".join(line.split()) for line in out.splitlines() if line.strip()]
 
 
+def alternate(hosts, names, args, client, sender, rounds):
+    """args.rounds rounds per host, alternating which goes first; the seconds of each appended to rounds[name]."""
+    for i in range(args.rounds):
+        for name in names if i % 2 == 0 else names[::-1]:
+            seconds, count = round_trip(hosts, name, hosts.addresses[name], args.messages, args.sessions,
+                                        args.timeout, client, sender)
+            rounds[name].append(round(seconds, 2))
+            _hosts.log("%s from %s: %d messages in %.1f s (%.0f/s)" % (name, client, count, seconds, count / seconds))
+
+
 def main():
     args = arguments(__doc__, "/var/tmp/vhosting-bench/signing")
-    hosts = _hosts.Hosts("vh-bench-sig", 3)
-    plain, signing, client = hosts.names
+    hosts = _hosts.Hosts("vh-bench-sig", 4)
+    plain, signing, client, outside = hosts.names
+    phases = (("signed", client, SENDER), ("inbound", outside, OUTSIDE_SENDER))
+    rounds = dict((phase, {plain: [], signing: []}) for phase, _c, _s in phases)
+    counts = {}
     try:
         inv = os.path.join(args.workdir, "inventory")
         os.makedirs(os.path.join(inv, "group_vars", "mail_servers"), exist_ok=True)
@@ -95,10 +113,10 @@ def main():
         inventory = only.inventory(os.path.join(inv, "hosts.json"))
         _hosts.log("configuring %s and %s (DKIM) with the collection" % (plain, signing))
         _hosts.run_playbook(inventory, _hosts.playbook_env(args.workdir))
-        _hosts.log("installing smtp-source on %s" % client)
-        hosts.exec(client, "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections;"
-                           " DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download postfix >/dev/null")
-        rounds = {plain: [], signing: []}
+        for name in (client, outside):
+            _hosts.log("installing smtp-source on %s" % name)
+            hosts.exec(name, "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections;"
+                             " DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download postfix >/dev/null")
         found = {}
         try:
             # A warm-up message to each mailbox of each host; then one of them must be signed on `signing` (by
@@ -113,51 +131,49 @@ def main():
                     sys.exit("%s: a message signed although DKIM is off, header:\n%s" % (name, header))
                 if name == signing and DOMAIN not in found[name]:
                     sys.exit("%s: a message not signed with d=%s, header:\n%s" % (name, DOMAIN, header))
-            for i in range(args.rounds):
-                for name in (plain, signing) if i % 2 == 0 else (signing, plain):
-                    seconds, count = round_trip(hosts, name, hosts.addresses[name], args.messages, args.sessions,
-                                                args.timeout, client, SENDER)
-                    rounds[name].append(round(seconds, 2))
-                    _hosts.log("%s: %d messages in %.1f s (%.0f/s)" % (name, count, seconds, count / seconds))
-            # Postfix delivers mail unsigned while the milter is down (milter_default_action = accept): every
-            # message timed on `signing` must carry a signature.
-            total = dict((name, delivered(hosts, name)) for name in (plain, signing))
-            signatures = dict((name, signed(hosts, name)) for name in (plain, signing))
-            if signatures[signing] != total[signing] or signatures[plain]:
-                sys.exit("signed messages: %s of %d on %s, %d of %d on %s" % (
-                    signatures[signing], total[signing], signing, signatures[plain], total[plain], plain))
+            for phase, sender_host, sender in phases:
+                alternate(hosts, (plain, signing), args, sender_host, sender, rounds[phase])
+                # Postfix delivers mail unsigned while the milter is down (milter_default_action = accept): every
+                # message of the trusted client on `signing` must carry a signature, and inbound mail none.
+                counts[phase] = dict((name, (signed(hosts, name), delivered(hosts, name))) for name in (plain, signing))
+            (signed_s, total_s), (signed_i, total_i) = counts["signed"][signing], counts["inbound"][signing]
+            if signed_s != total_s or counts["inbound"][plain][0] or signed_i != signed_s:
+                sys.exit("signed messages on %s: %d of %d after the trusted client's mail, %d of %d after the inbound "
+                         "mail; on %s: %d" % (signing, signed_s, total_s, signed_i, total_i, plain,
+                                              counts["inbound"][plain][0]))
         except SystemExit as failure:
             report = opendkim_report(hosts, signing)
             _hosts.log("%s (signing), OpenDKIM and milter messages of the run:" % signing)
             sys.stderr.write("".join("    %s\n" % line for line in report))
             with open(os.path.join(args.workdir, "results.json"), "w") as handle:
                 json.dump({"machine": _hosts.machine(), "messages": args.messages, "sessions": args.sessions,
-                           "failed": str(failure.code), "rounds": {"plain": rounds[plain], "signing": rounds[signing]},
+                           "failed": str(failure.code), "rounds": rounds,
                            "dkim_domains": {"plain": found.get(plain), "signing": found.get(signing)},
                            "opendkim": report}, handle, indent=1)
             raise
     finally:
         hosts.close()
-    best = dict((name, min(times)) for name, times in rounds.items())
-    rate = dict((name, args.messages // len(BOXES) * len(BOXES) / best[name]) for name in best)
-    ratio = rate[signing] / rate[plain]
+    results = {"machine": _hosts.machine(), "messages": args.messages, "sessions": args.sessions, "phases": {}}
     print("\nSigning (%s): %d messages, 4 mailboxes, smtp-source 4 x %d sessions, best of %d rounds"
           % (_hosts.machine(), args.messages, args.sessions, args.rounds))
-    print("| host | DKIM-signed messages | rounds (s) | best rate |")
-    print("| --- | ---: | --- | ---: |")
-    for label, name in (("plain", plain), ("signing (DKIM, RSA 2048)", signing)):
-        print("| %s | %d of %d | %s | %.0f msg/s |" % (label, signatures[name], total[name],
-                                                       ", ".join("%.1f" % t for t in rounds[name]), rate[name]))
-    print("signing / plain rate: %.2fx (target >= %.1fx: %s)"
-          % (ratio, TARGET, "met" if ratio >= TARGET else "NOT met"))
+    print("| mail | host | DKIM-signed messages (all) | rounds (s) | best rate | signing / plain |")
+    print("| --- | --- | ---: | --- | ---: | ---: |")
+    for phase, sender_host, _sender in phases:
+        rate = dict((name, args.messages // len(BOXES) * len(BOXES) / min(rounds[phase][name]))
+                    for name in (plain, signing))
+        ratio = rate[signing] / rate[plain]
+        label = "trusted client, signed" if phase == "signed" else "outside client, inbound (verified)"
+        for host, name in (("plain", plain), ("signing", signing)):
+            print("| %s | %s | %d of %d | %s | %.0f msg/s | %s |" % (
+                label, host, counts[phase][name][0], counts[phase][name][1],
+                ", ".join("%.1f" % t for t in rounds[phase][name]), rate[name],
+                "%.2fx (target >= %.1fx: %s)" % (ratio, TARGET, "met" if ratio >= TARGET else "NOT met")
+                if name == signing else ""))
+        results["phases"][phase] = {"client": sender_host, "rounds": rounds[phase], "rates": rate, "ratio": ratio,
+                                    "signed": counts[phase]}
+    results["dkim_domains"] = {"plain": found[plain], "signing": found[signing]}
     with open(os.path.join(args.workdir, "results.json"), "w") as handle:
-        json.dump({"machine": _hosts.machine(), "messages": args.messages, "sessions": args.sessions,
-                   "rounds": {"plain": rounds[plain], "signing": rounds[signing]},
-                   "rates": {"plain": rate[plain], "signing": rate[signing]},
-                   "signed": {"plain": [signatures[plain], total[plain]],
-                              "signing": [signatures[signing], total[signing]]},
-                   "dkim_domains": {"plain": found[plain], "signing": found[signing]}, "ratio": ratio},
-                  handle, indent=1)
+        json.dump(results, handle, indent=1)
 
 
 if __name__ == "__main__":

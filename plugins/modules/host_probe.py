@@ -53,6 +53,11 @@ options:
     type: list
     elements: str
     default: []
+  modes:
+    description: Paths whose owner, group and permissions to report (not followed when a symbolic link).
+    type: list
+    elements: path
+    default: []
 """
 
 EXAMPLES = r"""
@@ -63,6 +68,7 @@ EXAMPLES = r"""
     units: [postfix.service]
     users: [vmail]
     groups: [vmail]
+    modes: [/var/spool/postfix/vhosting-opendkim]
   register: probe
 """
 
@@ -89,6 +95,12 @@ groups:
   description: Each group with its C(gid), or null when there is no such group.
   type: dict
   returned: always
+modes:
+  description:
+    - Each path of O(modes) with C(OWNER:GROUP:MODE) (names, or numbers without a name; the mode in four octal
+      digits, e.g. C(opendkim:postfix:2750)), C(link) for a symbolic link, or an empty string when it does not exist.
+  type: dict
+  returned: always
 dovecot_version:
   description: The output of C(dovecot --version), or the candidate version apt would install, or an empty string.
   type: str
@@ -99,6 +111,7 @@ import grp
 import os
 import pwd
 import re
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vhosting.postfix.plugins.module_utils._account_names import ACCOUNT_RE
@@ -141,6 +154,25 @@ def parse_candidate(output):
     return match.group(1) if match and match.group(1) != "(none)" else ""
 
 
+def mode_of(path):
+    """OWNER:GROUP:MODE of ``path`` (not followed), "link" for a symbolic link, "" when absent."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return ""
+    if stat.S_ISLNK(st.st_mode):
+        return "link"
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = str(st.st_uid)
+    try:
+        group_name = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group_name = str(st.st_gid)
+    return "%s:%s:%04o" % (owner, group_name, stat.S_IMODE(st.st_mode))
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(
         packages=dict(type="list", elements="str", default=[]),
@@ -148,6 +180,7 @@ def main():
         units=dict(type="list", elements="str", default=[]),
         users=dict(type="list", elements="str", default=[]),
         groups=dict(type="list", elements="str", default=[]),
+        modes=dict(type="list", elements="path", default=[]),
     ), supports_check_mode=True)
     packages, units = module.params["packages"], module.params["units"]
     for name in packages:
@@ -176,6 +209,7 @@ def main():
         result["units"][unit] = {"active": active.strip(), "enabled": enabled.strip()}
     result["users"] = dict((name, account(name)) for name in module.params["users"])
     result["groups"] = dict((name, group(name)) for name in module.params["groups"])
+    result["modes"] = dict((path, mode_of(path)) for path in module.params["modes"])
     dovecot = module.get_bin_path("dovecot")
     rc, out = 1, ""
     if dovecot:

@@ -292,5 +292,6 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
         "units": sorted(set(probe["units"])),
         "users": sorted(set(probe["users"])),
         "groups": sorted(set(probe["groups"])),
+        "modes": sorted(set(probe["modes"])),
     }
     return model

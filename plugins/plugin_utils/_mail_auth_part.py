@@ -17,6 +17,7 @@ import re
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._dkim_keys import KEY_TYPES, SELECTOR_RE
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import is_hostname
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._dovecot_model import POSTFIX_QUEUE_DIRECTORY
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part
 
 MIN_RSA_BITS, MAX_RSA_BITS = 1024, 4096
@@ -45,11 +46,20 @@ CONFIG_FILES = {
     "spf": ["/etc/postfix-policyd-spf-python/vhosting.conf"],
     "srs": ["/etc/default/postsrsd"],
 }
+# The milters' sockets: a directory of their own in Postfix's queue directory (owner the milter's user, group
+# postfix, setgid), so that smtpd and cleanup reach them chrooted or not, by a name relative to the queue directory.
+# A unix socket, not loopback TCP: over TCP each message waited on delayed ACKs (bench/README.md, Signing).
+MILTER_SOCKETS = {
+    "dkim": {"directory": POSTFIX_QUEUE_DIRECTORY + "/vhosting-opendkim", "socket": "opendkim.sock",
+             "owner": "opendkim"},
+    "dmarc": {"directory": POSTFIX_QUEUE_DIRECTORY + "/vhosting-opendmarc", "socket": "opendmarc.sock",
+              "owner": "opendmarc"},
+}
 # The role's own files that go away when their feature is turned off.
 OWN_FILES = {
     "dkim": ["/etc/opendkim/vhosting-keytable", "/etc/opendkim/vhosting-signingtable",
-             "/etc/opendkim/vhosting-internalhosts"],
-    "dmarc": ["/etc/opendmarc/vhosting-ignorehosts"],
+             "/etc/opendkim/vhosting-internalhosts", MILTER_SOCKETS["dkim"]["directory"]],
+    "dmarc": ["/etc/opendmarc/vhosting-ignorehosts", MILTER_SOCKETS["dmarc"]["directory"]],
     "spf": ["/etc/postfix-policyd-spf-python/vhosting.conf"],
     "srs": [],
 }
@@ -228,8 +238,7 @@ def _site(values, problems):
             problems.append("%s: %r is not one of %s" % (name, values[name], ", ".join(CHECK_POLICIES)))
             ok = False
     ports = {}
-    for name in ("vhosting_mail_auth__opendkim_port", "vhosting_mail_auth__opendmarc_port",
-                 "vhosting_mail_auth__srs_forward_port", "vhosting_mail_auth__srs_reverse_port"):
+    for name in ("vhosting_mail_auth__srs_forward_port", "vhosting_mail_auth__srs_reverse_port"):
         port = values[name]
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             problems.append("%s: %r is not a TCP port" % (name, port))
@@ -305,11 +314,8 @@ def build(ctx, problems):
     authserv = values["vhosting_mail_auth__authserv_id"] or hostname
     srs_domain = (values["vhosting_mail_auth__srs_domain"] or hostname).lower()
     parameters, services, packages, units = {}, [], [], []
-    milters = []
-    if on["dkim"]:
-        milters.append("inet:127.0.0.1:%d" % values["vhosting_mail_auth__opendkim_port"])
-    if on["dmarc"]:
-        milters.append("inet:127.0.0.1:%d" % values["vhosting_mail_auth__opendmarc_port"])
+    milters = ["unix:%s/%s" % (MILTER_SOCKETS[f]["directory"][len(POSTFIX_QUEUE_DIRECTORY) + 1:],
+                               MILTER_SOCKETS[f]["socket"]) for f in ("dkim", "dmarc") if on[f]]
     if milters:
         parameters["smtpd_milters"] = milters
         # Mail made on the host (autoreplies, bounces, sendmail): signed, never checked against itself.
@@ -365,7 +371,8 @@ def build(ctx, problems):
         "packages": packages,
         "stale_files": stale,
         "maps": maps,
-        "probe": {"units": units, "paths": ["/etc/opendmarc"]},
+        "probe": {"units": units, "paths": ["/etc/opendmarc"],
+                  "modes": [MILTER_SOCKETS[f]["directory"] for f in ("dkim", "dmarc") if on[f]]},
         "fact": {
             "enabled": any(on.values()),
             "features": on,
@@ -375,8 +382,9 @@ def build(ctx, problems):
             "retired": sorted("%s/%s" % (d, r) for d, s in dkim.items() for r in s["retired"]),
             "authserv_id": authserv,
             "trusted": trusted,
-            "opendkim_port": values["vhosting_mail_auth__opendkim_port"],
-            "opendmarc_port": values["vhosting_mail_auth__opendmarc_port"],
+            "milter_sockets": dict((f, dict(MILTER_SOCKETS[f], path="%s/%s" % (MILTER_SOCKETS[f]["directory"],
+                                                                            MILTER_SOCKETS[f]["socket"])))
+                                   for f in MILTER_SOCKETS if on[f]),
             "dmarc_reject": values["vhosting_mail_auth__dmarc"] == "reject",
             "spf_reject": values["vhosting_mail_auth__spf"] == "reject",
             "srs": {

@@ -127,7 +127,7 @@ def _rewritten(value, rewrite):
 
 
 # What a part may ask vhosting.postfix.host_probe about (besides its packages and stale files).
-PROBE_KINDS = ("paths", "units", "users", "groups")
+PROBE_KINDS = ("paths", "units", "users", "groups", "modes")
 
 
 def assemble(built, registry=REGISTRY, composed=COMPOSED):

@@ -96,3 +96,22 @@ def test_accounts_and_groups_are_read_from_passwd_and_group(fake_bin, capsys):
 def test_bad_account_names_are_refused(fake_bin, capsys, args):
     result = run(capsys, **args)
     assert result["failed"] is True and "is not an account or group name" in result["msg"]
+
+
+def test_modes_report_owner_group_and_mode_without_following_links(tmp_path):
+    import grp
+    import pwd
+    directory = tmp_path / "sockets"
+    directory.mkdir()
+    os.chmod(str(directory), 0o2750)
+    link = tmp_path / "link"
+    link.symlink_to(directory)
+    st = directory.stat()
+    owner, group = pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name
+    assert host_probe.mode_of(str(directory)) == "%s:%s:2750" % (owner, group)
+    assert host_probe.mode_of(str(link)) == "link"
+    assert host_probe.mode_of(str(tmp_path / "absent")) == ""
+    plain = tmp_path / "file"
+    plain.write_text("x")
+    os.chmod(str(plain), stat.S_IRUSR | stat.S_IWUSR)
+    assert host_probe.mode_of(str(plain)).endswith(":0600")

@@ -39,8 +39,16 @@ def test_everything_off_by_default_changes_nothing_in_postfix():
 def test_dkim_signs_every_hosted_domain_with_the_default_selector_unless_it_opts_out():
     built = model(domains(), vhosting_mail_auth__dkim=True)
     auth = built["mail_auth"]
-    assert auth["parameters"]["smtpd_milters"] == ["inet:127.0.0.1:8891"]
-    assert auth["parameters"]["non_smtpd_milters"] == ["inet:127.0.0.1:8891"]
+    assert auth["parameters"]["smtpd_milters"] == ["unix:vhosting-opendkim/opendkim.sock"]
+    assert auth["parameters"]["non_smtpd_milters"] == ["unix:vhosting-opendkim/opendkim.sock"]
+    # The socket in a directory of its own in Postfix's queue directory, the name relative to it for Postfix.
+    assert auth["milter_sockets"] == {"dkim": {
+        "directory": "/var/spool/postfix/vhosting-opendkim", "socket": "opendkim.sock", "owner": "opendkim",
+        "path": "/var/spool/postfix/vhosting-opendkim/opendkim.sock"}}
+    assert "/var/spool/postfix/vhosting-opendkim" not in built["stale_files"]["mail_auth"]
+    # Its owner and mode read by the probe (the directory task runs only when they differ).
+    assert "/var/spool/postfix/vhosting-opendkim" in built["probe"]["modes"]
+    assert "/var/spool/postfix/vhosting-opendmarc" in built["stale_files"]["mail_auth"]
     assert auth["parameters"]["milter_default_action"] == "accept"
     assert [(k["domain"], k["selector"], k["type"], k["bits"]) for k in auth["dkim_keys"]] == [
         ("canon.test", "mail", "rsa", 2048), ("fwd.test", "mail", "rsa", 2048), ("signed.test", "mail", "rsa", 2048)]
@@ -92,8 +100,9 @@ def test_spf_follows_the_relay_roles_restrictions_without_repeating_its_permits(
 
 def test_dmarc_milter_after_the_signer_and_srs_tables():
     auth = model(vhosting_mail_auth__dkim=True, vhosting_mail_auth__dmarc="reject", vhosting_mail_auth__srs=True)["mail_auth"]
-    assert auth["parameters"]["smtpd_milters"] == ["inet:127.0.0.1:8891", "inet:127.0.0.1:8893"]
-    assert auth["parameters"]["non_smtpd_milters"] == ["inet:127.0.0.1:8891"]
+    assert auth["parameters"]["smtpd_milters"] == ["unix:vhosting-opendkim/opendkim.sock", "unix:vhosting-opendmarc/opendmarc.sock"]
+    assert auth["parameters"]["non_smtpd_milters"] == ["unix:vhosting-opendkim/opendkim.sock"]
+    assert auth["milter_sockets"]["dmarc"]["path"] == "/var/spool/postfix/vhosting-opendmarc/opendmarc.sock"
     assert auth["parameters"]["sender_canonical_maps"] == "tcp:127.0.0.1:10001"
     assert auth["parameters"]["recipient_canonical_maps"] == "tcp:127.0.0.1:10002"
     assert auth["srs"]["domain"] == "mx.example.test"
@@ -146,7 +155,7 @@ def test_per_domain_settings_are_checked_even_while_the_feature_is_off():
     ({"vhosting_mail_auth__dkim_selector": "Not A Label"}, "vhosting_mail_auth__dkim_selector: 'Not A Label'"),
     ({"vhosting_mail_auth__dkim_key_bits": 768}, "an RSA key of 768 bits"),
     ({"vhosting_mail_auth__spf": "hard"}, "vhosting_mail_auth__spf: 'hard' is not one of off, tag, reject"),
-    ({"vhosting_mail_auth__opendmarc_port": 8891}, "both use port 8891"),
+    ({"vhosting_mail_auth__srs_reverse_port": 10001}, "both use port 10001"),
     ({"vhosting_mail_auth__srs_domain": "bad domain"}, "vhosting_mail_auth__srs_domain: 'bad domain' is not a host name"),
     ({"vhosting_mail_auth__spf_record": "v=spf1 mx\n-all"}, "vhosting_mail_auth__spf_record"),
     ({"vhosting_mail_auth__dkim_key_directory": "/etc/passwd.d"}, "vhosting_mail_auth__dkim_key_directory"),
