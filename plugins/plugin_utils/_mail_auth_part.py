@@ -48,7 +48,7 @@ CONFIG_FILES = {
 }
 # The milters' sockets: a directory of their own in Postfix's queue directory (owner the milter's user, group
 # postfix, setgid), so that smtpd and cleanup reach them chrooted or not, by a name relative to the queue directory.
-# A unix socket, not loopback TCP: over TCP each message waited on delayed ACKs (bench/README.md, Signing).
+# A unix socket, not loopback TCP: over TCP each message waited about 0.1 s (bench/README.md, Signing).
 MILTER_SOCKETS = {
     "dkim": {"directory": POSTFIX_QUEUE_DIRECTORY + "/vhosting-opendkim", "socket": "opendkim.sock",
              "owner": "opendkim"},
