@@ -363,6 +363,11 @@ def build(ctx, problems):
         signingtable["*@%s" % domain] = "%s._domainkey.%s" % (setting["sign"], domain)
     # OpenDKIM's tables (written even when empty: OpenDKIM does not start without them).
     maps = {"dkim_keytable": keytable, "dkim_signingtable": signingtable} if on["dkim"] else {}
+    sockets = {}
+    for feature in ("dkim", "dmarc"):
+        if on[feature]:
+            socket = MILTER_SOCKETS[feature]
+            sockets[feature] = dict(socket, path="%s/%s" % (socket["directory"], socket["socket"]))
     relay_fact = (((ctx.get("built") or {}).get("relay") or {}).get("fact") or {})
     backup = sorted(relay_fact.get("model", {}).get("relay_domains") or [])
     return {
@@ -382,9 +387,7 @@ def build(ctx, problems):
             "retired": sorted("%s/%s" % (d, r) for d, s in dkim.items() for r in s["retired"]),
             "authserv_id": authserv,
             "trusted": trusted,
-            "milter_sockets": dict((f, dict(MILTER_SOCKETS[f], path="%s/%s" % (MILTER_SOCKETS[f]["directory"],
-                                                                            MILTER_SOCKETS[f]["socket"])))
-                                   for f in MILTER_SOCKETS if on[f]),
+            "milter_sockets": sockets,
             "dmarc_reject": values["vhosting_mail_auth__dmarc"] == "reject",
             "spf_reject": values["vhosting_mail_auth__spf"] == "reject",
             "srs": {

@@ -42,7 +42,7 @@ SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 # five roles and the dns_records playbook (its model, the records' module, the
 # merge and the DNS update on the control node) on the receiver.
 ROUND_TRIPS = {"default": 3, "lookup_table": 3, "postconf": 1, "domains": 7, "relay": 9, "faults": 14,
-               "dovecot": 16, "lists": 19, "dbtables": 34, "mail_auth": 38}
+               "dovecot": 16, "lists": 19, "dbtables": 34, "mail_auth": 37}
 _TRIPS_RE = re.compile(r"^vhosting\.postfix round trips: (.*)$", re.MULTILINE)
 
 
