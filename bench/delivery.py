@@ -70,6 +70,13 @@ def delivered(hosts, name):
     return int(out.strip() or 0)
 
 
+def install_smtp_source(hosts, name):
+    """smtp-source (Postfix's package, unconfigured) on the client `name`, from the image's package cache."""
+    _hosts.log("installing smtp-source on %s" % name)
+    hosts.exec(name, "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections;"
+                     " DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download postfix >/dev/null")
+
+
 def round_trip(hosts, name, address, messages, sessions, timeout, client, sender="load@client.test"):
     """Seconds from smtp-source's start on `client` until `messages` more files are in the Maildirs of `name`."""
     before = delivered(hosts, name)
@@ -122,9 +129,7 @@ def main():
         _hosts.run_playbook(inventory, _hosts.playbook_env(args.workdir))
         _hosts.log("configuring %s by hand" % hand)
         hosts.exec(hand, HAND_SETUP % {"main_cf": HAND_MAIN_CF.strip(), "boxes": " ".join(BOXES)})
-        _hosts.log("installing smtp-source on %s" % client)
-        hosts.exec(client, "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections;"
-                           " DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download postfix >/dev/null")
+        install_smtp_source(hosts, client)
         rounds = {collection: [], hand: []}
         # A warm-up message to each, then alternating rounds.
         for name in (collection, hand):

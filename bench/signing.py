@@ -28,7 +28,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _hosts  # noqa: E402  pylint: disable=wrong-import-position
-from delivery import BOXES, DOMAIN, arguments, delivered, round_trip  # noqa: E402  pylint: disable=wrong-import-position
+from delivery import BOXES, DOMAIN, arguments, delivered, install_smtp_source, round_trip  # noqa: E402  pylint: disable=wrong-import-position
 
 TARGET = 0.8
 SENDER = "load@%s" % DOMAIN
@@ -114,9 +114,7 @@ def main():
         _hosts.log("configuring %s and %s (DKIM) with the collection" % (plain, signing))
         _hosts.run_playbook(inventory, _hosts.playbook_env(args.workdir))
         for name in (client, outside):
-            _hosts.log("installing smtp-source on %s" % name)
-            hosts.exec(name, "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections;"
-                             " DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download postfix >/dev/null")
+            install_smtp_source(hosts, name)
         found = {}
         try:
             # A warm-up message to each mailbox of each host; then one of them must be signed on `signing` (by

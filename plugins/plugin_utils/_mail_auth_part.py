@@ -49,17 +49,25 @@ CONFIG_FILES = {
 # The milters' sockets: a directory of their own in Postfix's queue directory (owner the milter's user, group
 # postfix, setgid), so that smtpd and cleanup reach them chrooted or not, by a name relative to the queue directory.
 # A unix socket, not loopback TCP: over TCP each message waited about 0.1 s (bench/README.md, Signing).
+# Each feature's (directory relative to the queue directory, socket, owner), in the order of smtpd_milters.
 MILTER_SOCKETS = {
-    "dkim": {"directory": POSTFIX_QUEUE_DIRECTORY + "/vhosting-opendkim", "socket": "opendkim.sock",
-             "owner": "opendkim"},
-    "dmarc": {"directory": POSTFIX_QUEUE_DIRECTORY + "/vhosting-opendmarc", "socket": "opendmarc.sock",
-              "owner": "opendmarc"},
+    "dkim": ("vhosting-opendkim", "opendkim.sock", "opendkim"),
+    "dmarc": ("vhosting-opendmarc", "opendmarc.sock", "opendmarc"),
 }
+
+
+def milter_socket(feature):
+    """The socket of a feature's milter as the role needs it: directory, socket, owner and path."""
+    name, socket, owner = MILTER_SOCKETS[feature]
+    directory = "%s/%s" % (POSTFIX_QUEUE_DIRECTORY, name)
+    return {"directory": directory, "socket": socket, "owner": owner, "path": "%s/%s" % (directory, socket)}
+
+
 # The role's own files that go away when their feature is turned off.
 OWN_FILES = {
     "dkim": ["/etc/opendkim/vhosting-keytable", "/etc/opendkim/vhosting-signingtable",
-             "/etc/opendkim/vhosting-internalhosts", MILTER_SOCKETS["dkim"]["directory"]],
-    "dmarc": ["/etc/opendmarc/vhosting-ignorehosts", MILTER_SOCKETS["dmarc"]["directory"]],
+             "/etc/opendkim/vhosting-internalhosts", milter_socket("dkim")["directory"]],
+    "dmarc": ["/etc/opendmarc/vhosting-ignorehosts", milter_socket("dmarc")["directory"]],
     "spf": ["/etc/postfix-policyd-spf-python/vhosting.conf"],
     "srs": [],
 }
@@ -314,8 +322,9 @@ def build(ctx, problems):
     authserv = values["vhosting_mail_auth__authserv_id"] or hostname
     srs_domain = (values["vhosting_mail_auth__srs_domain"] or hostname).lower()
     parameters, services, packages, units = {}, [], [], []
-    milters = ["unix:%s/%s" % (MILTER_SOCKETS[f]["directory"][len(POSTFIX_QUEUE_DIRECTORY) + 1:],
-                               MILTER_SOCKETS[f]["socket"]) for f in ("dkim", "dmarc") if on[f]]
+    sockets = dict((feature, milter_socket(feature)) for feature in MILTER_SOCKETS if on[feature])
+    # Relative to the queue directory: the same name for smtpd and cleanup, chrooted or not.
+    milters = ["unix:%s/%s" % MILTER_SOCKETS[feature][:2] for feature in MILTER_SOCKETS if feature in sockets]
     if milters:
         parameters["smtpd_milters"] = milters
         # Mail made on the host (autoreplies, bounces, sendmail): signed, never checked against itself.
@@ -363,11 +372,6 @@ def build(ctx, problems):
         signingtable["*@%s" % domain] = "%s._domainkey.%s" % (setting["sign"], domain)
     # OpenDKIM's tables (written even when empty: OpenDKIM does not start without them).
     maps = {"dkim_keytable": keytable, "dkim_signingtable": signingtable} if on["dkim"] else {}
-    sockets = {}
-    for feature in ("dkim", "dmarc"):
-        if on[feature]:
-            socket = MILTER_SOCKETS[feature]
-            sockets[feature] = dict(socket, path="%s/%s" % (socket["directory"], socket["socket"]))
     relay_fact = (((ctx.get("built") or {}).get("relay") or {}).get("fact") or {})
     backup = sorted(relay_fact.get("model", {}).get("relay_domains") or [])
     return {
@@ -377,7 +381,7 @@ def build(ctx, problems):
         "stale_files": stale,
         "maps": maps,
         "probe": {"units": units, "paths": ["/etc/opendmarc"],
-                  "modes": [MILTER_SOCKETS[f]["directory"] for f in ("dkim", "dmarc") if on[f]]},
+                  "modes": [socket["directory"] for socket in sockets.values()]},
         "fact": {
             "enabled": any(on.values()),
             "features": on,
