@@ -29,7 +29,11 @@ VH_IMAGE=${VHOSTING_IMAGE:-$(vh_image "$VH_RELEASE")}
 # One collections path per checkout, so that two checkouts (a CI clone beside
 # a working tree) never resolve vhosting.postfix to each other's files.
 VH_COLLECTIONS=$VH_STATE/collections/$(printf '%s' "$VH_ROOT" | sha256sum | cut -c1-12)
-export VH_ROOT VH_STATE VH_VENV VH_REQ_STAMP VH_RELEASES VH_RELEASE VH_IMAGE VH_COLLECTIONS
+# The key with which the controller logs in to the test hosts as their
+# non-root user "admin" (sudo without password), one per machine; the test
+# images carry its public half (scripts/setup-test-hosts.sh).
+VH_SSH_KEY=${VHOSTING_SSH_KEY:-$VH_STATE/ssh/id_ed25519}
+export VH_ROOT VH_STATE VH_VENV VH_REQ_STAMP VH_RELEASES VH_RELEASE VH_IMAGE VH_COLLECTIONS VH_SSH_KEY
 
 vh_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -40,6 +44,14 @@ vh_locked() {
   shift
   mkdir -p "$VH_STATE/locks"
   flock "$VH_STATE/locks/$name.lock" "$@"
+}
+
+# Make the test hosts' SSH key when there is none yet.
+vh_ssh_key() {
+  [[ -f "$VH_SSH_KEY" && -f "$VH_SSH_KEY.pub" ]] && return 0
+  mkdir -p -m 0700 "$(dirname "$VH_SSH_KEY")"
+  rm -f "$VH_SSH_KEY" "$VH_SSH_KEY.pub"
+  ssh-keygen -q -t ed25519 -N '' -C vhosting-test-hosts -f "$VH_SSH_KEY"
 }
 
 # Podman reads this file instead of /etc/containers/containers.conf.

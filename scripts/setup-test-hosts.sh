@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Make disposable Debian test hosts possible on this machine:
-#  - podman, runc and debootstrap from Debian's packages (only if missing);
+#  - podman, runc, debootstrap and the SSH client from Debian's packages (only
+#    if missing);
 #  - a containers.conf under the state directory (CONTAINERS_CONF), never /etc;
 #  - one image per Debian release of scripts/lib.sh (localhost/vhosting-debian12,
 #    localhost/vhosting-debian13; systemd as PID 1), built with debootstrap and
 #    `podman import`, each only when it does not exist yet (or was built from
-#    another version of this recipe: see RECIPE). Missing images are
+#    another version of this recipe: see recipe()). Missing images are
 #    built in parallel; each build holds a lock, so concurrent calls wait for
-#    it instead of building the same image twice.
+#    it instead of building the same image twice;
+#  - SSH access as an operator has it: sshd, a non-root user "admin" with sudo
+#    without password, and the machine's test key (scripts/lib.sh VH_SSH_KEY,
+#    made here when missing) in its authorized_keys. The scenarios, the demo
+#    and the benchmarks reach the hosts over SSH with become, not podman exec.
 # Usage: scripts/setup-test-hosts.sh [RELEASE...]   (default: every release)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -15,7 +20,7 @@ set -euo pipefail
 # The test hosts' base system, and the packages whose .deb files are put into
 # the image's apt cache so that installing them in a test host needs no
 # download (the roles and scenarios still run apt-get install themselves).
-BASE_PACKAGES=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,swaks,debconf-utils
+BASE_PACKAGES=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,swaks,debconf-utils,openssh-server,sudo
 CACHED_PACKAGES=(
   postfix postfix-lmdb postfix-cdb postfix-pcre bsd-mailx
   # for the mail store and mailing list features to come
@@ -33,8 +38,12 @@ CACHED_PACKAGES=(
 
 # A hash of this recipe, stored as a label on the image: an image built from an
 # older recipe (other packages) counts as missing and is rebuilt.
-RECIPE=$(printf '%s\n' "$BASE_PACKAGES" "${CACHED_PACKAGES[*]}" "sources-codename-v1" | sha256sum | cut -c1-12)
-current() { [[ "$(podman image inspect --format '{{index .Labels "org.vhosting.recipe"}}' "$1" 2>/dev/null)" == "$RECIPE" ]]; }
+# The public key is part of it: a new key means new images.
+recipe() {
+  printf '%s\n' "$BASE_PACKAGES" "${CACHED_PACKAGES[*]}" "sources-codename-v1" "dpkg-speedup-v1" "ssh-admin-v1" \
+    "$(cat "$VH_SSH_KEY.pub" 2>/dev/null)" | sha256sum | cut -c1-12
+}
+current() { [[ "$(podman image inspect --format '{{index .Labels "org.vhosting.recipe"}}' "$1" 2>/dev/null)" == "$(recipe)" ]]; }
 
 # build RELEASE: debootstrap + podman import of one image (run under its lock).
 build() {
@@ -72,9 +81,28 @@ build() {
   chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only \
     "${CACHED_PACKAGES[@]}" >>"$log" 2>&1 || { tail -20 "$log"; return 1; }
   echo 'vhosting-test' >"$rootfs/etc/hostname"
+  # dpkg in a disposable test host: no fsync per unpacked file (what Debian's
+  # own container images do) and no manual pages or documentation. The roles'
+  # package installs take about a quarter less time; what they install and
+  # configure is the same.
+  cat >"$rootfs/etc/dpkg/dpkg.cfg.d/vhosting-test-host" <<'DPKG'
+# scripts/setup-test-hosts.sh: disposable test host, never a real server
+force-unsafe-io
+path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+DPKG
+  # The operator's account: SSH key login, sudo without password (become).
+  chroot "$rootfs" useradd --create-home --shell /bin/bash --password '*' admin >>"$log" 2>&1
+  install -d -m 0700 "$rootfs/home/admin/.ssh"
+  install -m 0600 "$VH_SSH_KEY.pub" "$rootfs/home/admin/.ssh/authorized_keys"
+  chroot "$rootfs" chown -R admin:admin /home/admin/.ssh
+  printf 'admin ALL=(ALL:ALL) NOPASSWD: ALL\n' >"$rootfs/etc/sudoers.d/vhosting-test-admin"
+  chmod 0440 "$rootfs/etc/sudoers.d/vhosting-test-admin"
   vh_log "importing $image"
   tar -C "$rootfs" -c . | podman import --change 'CMD ["/sbin/init"]' \
-    --change "LABEL org.vhosting.recipe=$RECIPE" --change "LABEL org.vhosting.release=$release" - "$image" >/dev/null 2>>"$log" \
+    --change "LABEL org.vhosting.recipe=$(recipe)" --change "LABEL org.vhosting.release=$release" - "$image" >/dev/null 2>>"$log" \
     || { tail -20 "$log"; return 1; }
   vh_log "image $image built (Debian $(cat "$rootfs/etc/debian_version") $codename)"
 }
@@ -87,11 +115,13 @@ fi
 
 need=()
 for cmd in podman runc debootstrap; do command -v "$cmd" >/dev/null || need+=("$cmd"); done
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
 if ((${#need[@]})); then
   vh_log "installing ${need[*]} from Debian's packages"
-  vh_locked apt bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null'
+  vh_locked apt bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null' _ "${need[@]}"
 fi
 vh_containers_conf
+vh_locked ssh-key bash -c '. "$1" && vh_ssh_key' _ "$VH_ROOT/scripts/lib.sh"
 
 releases=("$@")
 ((${#releases[@]})) || read -r -a releases <<<"$VH_RELEASES"
