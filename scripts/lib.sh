@@ -10,6 +10,9 @@ VH_STATE=${VHOSTING_STATE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vhosting-postfix}
 # a venv of its own instead of rebuilding one that other runs are using.
 VH_REQ_STAMP=$(cat "$VH_ROOT/requirements.txt" "$VH_ROOT/requirements-test.txt" | sha256sum | cut -c1-16)
 VH_VENV=${VHOSTING_VENV:-$VH_STATE/venv-$VH_REQ_STAMP}
+# The venv of the oldest ansible-core the collection claims (units only).
+VH_OLDEST_STAMP=$(sha256sum <"$VH_ROOT/requirements-oldest.txt" | cut -c1-16)
+VH_OLDEST_VENV=$VH_STATE/venv-oldest-$VH_OLDEST_STAMP
 
 # The Debian releases of the test hosts: release, codename, image. The first
 # one is the default (VHOSTING_RELEASE overrides it, VHOSTING_IMAGE the image).
@@ -33,7 +36,7 @@ VH_COLLECTIONS=$VH_STATE/collections/$(printf '%s' "$VH_ROOT" | sha256sum | cut 
 # non-root user "admin" (sudo without password), one per machine; the test
 # images carry its public half (scripts/setup-test-hosts.sh).
 VH_SSH_KEY=${VHOSTING_SSH_KEY:-$VH_STATE/ssh/id_ed25519}
-export VH_ROOT VH_STATE VH_VENV VH_REQ_STAMP VH_RELEASES VH_RELEASE VH_IMAGE VH_COLLECTIONS VH_SSH_KEY
+export VH_ROOT VH_STATE VH_VENV VH_OLDEST_VENV VH_REQ_STAMP VH_RELEASES VH_RELEASE VH_IMAGE VH_COLLECTIONS VH_SSH_KEY
 
 vh_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -21,6 +21,9 @@ set -euo pipefail
 # the image's apt cache so that installing them in a test host needs no
 # download (the roles and scenarios still run apt-get install themselves).
 BASE_PACKAGES=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,swaks,debconf-utils,openssh-server,sudo
+# Installed after debootstrap (whose base configuration fails on them): swaks's
+# TLS, so that `swaks --tls --auth` tests submission.
+EXTRA_PACKAGES=(libnet-ssleay-perl libio-socket-ssl-perl)
 CACHED_PACKAGES=(
   postfix postfix-lmdb postfix-cdb postfix-pcre bsd-mailx
   # for the mail store and mailing list features to come
@@ -40,7 +43,7 @@ CACHED_PACKAGES=(
 # older recipe (other packages) counts as missing and is rebuilt.
 # The public key is part of it: a new key means new images.
 recipe() {
-  printf '%s\n' "$BASE_PACKAGES" "${CACHED_PACKAGES[*]}" "sources-codename-v1" "dpkg-speedup-v1" "ssh-admin-v1" \
+  printf '%s\n' "$BASE_PACKAGES" "${EXTRA_PACKAGES[*]}" "${CACHED_PACKAGES[*]}" "sources-codename-v1" "dpkg-speedup-v1" "ssh-admin-v1" \
     "$(cat "$VH_SSH_KEY.pub" 2>/dev/null)" | sha256sum | cut -c1-12
 }
 current() { [[ "$(podman image inspect --format '{{index .Labels "org.vhosting.recipe"}}' "$1" 2>/dev/null)" == "$(recipe)" ]]; }
@@ -78,6 +81,8 @@ build() {
   # Pre-download the packages (apt-get install --download-only fails on an
   # unknown name, so this also checks that every name exists in the release).
   chroot "$rootfs" apt-get update -qq >>"$log" 2>&1 || { tail -20 "$log"; return 1; }
+  chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${EXTRA_PACKAGES[@]}" >>"$log" 2>&1 || { tail -20 "$log"; return 1; }
   chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only \
     "${CACHED_PACKAGES[@]}" >>"$log" 2>&1 || { tail -20 "$log"; return 1; }
   echo 'vhosting-test' >"$rootfs/etc/hostname"

@@ -10,6 +10,20 @@ if [[ "${1:-}" != --locked ]]; then
   exec bash -c '. "$1/scripts/lib.sh" && vh_locked "venv-$VH_REQ_STAMP" bash "$1/scripts/setup-venv.sh" --locked' _ "$VH_ROOT"
 fi
 
+# The venv of the oldest ansible-core the collection claims (requirements-oldest.txt).
+oldest() {
+  if [[ -f "$VH_OLDEST_VENV/.stamp" && "$(cat "$VH_OLDEST_VENV/.stamp")" == "$VH_OLDEST_STAMP" ]]; then
+    return 0
+  fi
+  vh_log "creating venv $VH_OLDEST_VENV (the oldest ansible-core the collection claims)"
+  rm -rf "$VH_OLDEST_VENV"
+  python3 -m venv "$VH_OLDEST_VENV"
+  "$VH_OLDEST_VENV/bin/pip" install -q --upgrade pip
+  "$VH_OLDEST_VENV/bin/pip" install -q -r "$VH_ROOT/requirements-oldest.txt"
+  echo "$VH_OLDEST_STAMP" >"$VH_OLDEST_VENV/.stamp"
+}
+oldest
+
 if [[ -f "$VH_VENV/.stamp" && "$(cat "$VH_VENV/.stamp")" == "$VH_REQ_STAMP" ]]; then
   vh_log "venv $VH_VENV up to date"
   exit 0

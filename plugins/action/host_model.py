@@ -24,6 +24,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import (
     DOMAIN_PREFIX,
@@ -39,6 +40,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._parts import ROL
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import RelayError, expand_backup_for
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _fingerprint_key, _table_files
 
+display = Display()
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Variables read from a primary's own inventory (not the backup's).
 _PRIMARY_ONLY = ("vhosting_relay__address",)
@@ -181,6 +183,7 @@ class ActionModule(ActionBase):
             # this play takes the shortcut above.
             result.update(changed=False, msg="input unchanged since the last validation: " + _summary(known),
                           ansible_facts={"vhosting_postfix__model": dict(known, play=play, raw_input=raw)})
+            _show(hostname, known, result)
             return result
         try:
             model = host_model(values, definitions, primaries, hostname, key)
@@ -196,6 +199,7 @@ class ActionModule(ActionBase):
         model.update(play=play, raw_input=raw)
         result.update(changed=False, ansible_facts={"vhosting_postfix__model": model},
                       msg=_summary(model))
+        _show(hostname, model, result)
         return result
 
     @staticmethod
@@ -211,10 +215,31 @@ class ActionModule(ActionBase):
         count = len(problems)
         result.update(
             failed=True, changed=False, problems=problems,
-            msg="vhosting.postfix: %d problem%s in the inventory of %s, nothing was changed on any host: %s"
-                % (count, "" if count == 1 else "s", hostname,
-                   " ".join("(%d) %s" % (i, p) for i, p in enumerate(problems, 1))))
+            msg=failure_message(hostname, problems))
         return result
+
+
+def failure_message(hostname, problems):
+    """The message of a refused inventory: a head line, then each problem on a line of its own."""
+    count = len(problems)
+    return "vhosting.postfix: %d problem%s in the inventory of %s, nothing was changed on any host:\n%s" % (
+        count, "" if count == 1 else "s", hostname, "\n".join("  - %s" % p for p in problems))
+
+
+def _show(hostname, model, result):
+    """The model's summary, one line per host at default verbosity, once per play (not on the later roles'
+    "validated earlier in this play"). On standard error, as Ansible's warnings: a stdout callback's output (JSON,
+    YAML) stays what it is. What the operator must know although the input is valid comes as the result's
+    warnings."""
+    display.display("vhosting.postfix model of %s: %s" % (hostname, _summary(model)), stderr=True)
+    warnings = []
+    dovecot = model.get("dovecot") or {}
+    if dovecot.get("enabled") and dovecot.get("selfsigned"):
+        warnings.append("%s: no certificate given (vhosting_dovecot__tls_cert_file and tls_key_file), so IMAP and "
+                        "submission use a self-signed certificate made on the host (%s), which mail clients do not "
+                        "trust: for tests only" % (hostname, dovecot.get("tls_cert_file")))
+    if warnings:
+        result["warnings"] = warnings
 
 
 def _tables_to_files(model):

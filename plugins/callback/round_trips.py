@@ -27,7 +27,7 @@ from ansible.plugins.callback import CallbackBase
 # Actions that never reach the host.
 LOCAL_ACTIONS = frozenset((
     "debug", "set_fact", "assert", "fail", "meta", "include_tasks", "import_tasks", "include_role", "import_role",
-    "include_vars", "set_stats", "add_host", "group_by", "pause", "host_model", "validate_argument_spec",
+    "include_vars", "set_stats", "add_host", "group_by", "pause", "host_model", "validate_argument_spec", "warn",
 ))
 
 

@@ -59,7 +59,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 msg:
-  description: A summary of the model, or every problem found (numbered).
+  description: A summary of the model, or a head line and every problem found, each on a line of its own.
   returned: always
   type: str
 problems:

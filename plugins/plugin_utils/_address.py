@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import re
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._account_names import ACCOUNT_RE
@@ -96,3 +97,20 @@ def normalise_address(value, where, single_label=False):
         return "%s@%s" % (normalise_local_part(local, where), normalise_domain(domain, where, single_label))
     except DomainModelError:
         raise DomainModelError("%s: %r is not a valid e-mail address (local@domain)" % (where, value))
+
+
+def unknown_keys(given, allowed, other_classes=None):
+    """The unknown keys of ``given`` in words, each with a "did you mean" when a close allowed key exists, or the
+    classes it belongs to (``other_classes``: class -> keys); "" when every key is allowed."""
+    words = []
+    for key in sorted(set(given) - set(allowed), key=str):
+        text = str(key)
+        close = difflib.get_close_matches(text, [str(a) for a in allowed], n=1, cutoff=0.75)
+        if close:
+            text += " (did you mean %s?)" % close[0]
+        else:
+            owners = [cls for cls, keys in sorted((other_classes or {}).items()) if key in keys]
+            if owners:
+                text += " (a key of class%s %s)" % ("es" if len(owners) > 1 else "", ", ".join(owners))
+        words.append(text)
+    return ", ".join(words)

@@ -59,10 +59,10 @@ def parse_autoreply(spec, here):
         return None
     if not isinstance(spec, dict):
         raise _address.DomainModelError("%s: autoreply must be a dict with keys %s" % (here, ", ".join(AUTOREPLY_KEYS)))
-    unknown = sorted(set(spec) - set(AUTOREPLY_KEYS))
+    unknown = _address.unknown_keys(spec, AUTOREPLY_KEYS)
     if unknown:
         raise _address.DomainModelError("%s: autoreply: unknown key(s) %s (allowed: %s)"
-                                        % (here, ", ".join(unknown), ", ".join(AUTOREPLY_KEYS)))
+                                        % (here, unknown, ", ".join(AUTOREPLY_KEYS)))
     subject = spec.get("subject")
     if not isinstance(subject, str) or not subject.strip() or "\n" in subject or "\r" in subject:
         raise _address.DomainModelError("%s: autoreply subject must be a non-empty text on one line" % here)

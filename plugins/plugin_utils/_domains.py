@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import re
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _autoreply_model, _lists
@@ -29,6 +30,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import (
     normalise_address,
     normalise_domain,
     normalise_local_part,
+    unknown_keys,
 )
 
 CLASSES = ("canonical", "alias", "mailbox", "forwarding")
@@ -278,9 +280,9 @@ def _mailboxes(spec, where, domain, opts, store="virtual"):
         settings = settings or {}
         if not isinstance(settings, dict):
             raise DomainModelError("%s: settings must be a dict with keys %s" % (here, ", ".join(MAILBOX_KEYS)))
-        unknown = sorted(set(settings) - set(MAILBOX_KEYS))
+        unknown = unknown_keys(settings, MAILBOX_KEYS)
         if unknown:
-            raise DomainModelError("%s: unknown key(s) %s (allowed: %s)" % (here, ", ".join(unknown), ", ".join(MAILBOX_KEYS)))
+            raise DomainModelError("%s: unknown key(s) %s (allowed: %s)" % (here, unknown, ", ".join(MAILBOX_KEYS)))
         fmt = settings.get("format")
         if fmt is not None and fmt not in ("maildir", "mbox"):
             raise DomainModelError("%s: format %r is neither maildir nor mbox" % (here, fmt))
@@ -350,10 +352,10 @@ def _users(spec, where, opts):
             item = {"name": item}
         if not isinstance(item, dict) or "name" not in item:
             raise DomainModelError("%s: user %r must be a name or a dict with a 'name'" % (where, item))
-        unknown = sorted(set(item) - set(USER_KEYS))
+        unknown = unknown_keys(item, USER_KEYS)
         if unknown:
             raise DomainModelError("%s, user %r: unknown key(s) %s (allowed: %s)"
-                                   % (where, item.get("name"), ", ".join(unknown), ", ".join(USER_KEYS)))
+                                   % (where, item.get("name"), unknown, ", ".join(USER_KEYS)))
         name = item["name"]
         if not isinstance(name, str) or not _UNIX_USER_RE.match(name):
             raise DomainModelError("%s: %r is not a valid UNIX account name (lower case, starting with a letter or _)"
@@ -434,8 +436,12 @@ def _parse_definition(varname, spec, opts, local_domains, seen, domains):
     domain = normalise_domain(spec.get("domain"), varname)
     where = _where(varname, domain)
     cls = spec.get("class")
+    if cls is None:
+        raise DomainModelError("%s: no class: set 'class' to one of %s" % (where, ", ".join(CLASSES)))
     if cls not in CLASSES:
-        raise DomainModelError("%s: unknown class %r (one of: %s)" % (where, cls, ", ".join(CLASSES)))
+        close = difflib.get_close_matches(str(cls), CLASSES, n=1, cutoff=0.6)
+        raise DomainModelError("%s: unknown class %r%s (one of: %s)" % (
+            where, cls, " (did you mean %s?)" % close[0] if close else "", ", ".join(CLASSES)))
     if domain in seen:
         other = domains[domain]
         if other["class"] != cls:
@@ -443,10 +449,10 @@ def _parse_definition(varname, spec, opts, local_domains, seen, domains):
                                    "class" % (domain, other["class"], seen[domain], cls, varname))
         raise DomainModelError("domain %s is defined twice, by %s and by %s; keep one definition per domain"
                                % (domain, seen[domain], varname))
-    unknown = sorted(set(spec) - set(CLASS_KEYS[cls]))
+    unknown = unknown_keys(spec, CLASS_KEYS[cls], CLASS_KEYS)
     if unknown:
         raise DomainModelError("%s: unknown key(s) %s for class %s (allowed: %s)"
-                               % (where, ", ".join(unknown), cls, ", ".join(CLASS_KEYS[cls])))
+                               % (where, unknown, cls, ", ".join(CLASS_KEYS[cls])))
     if cls != "canonical" and domain in local_domains:
         raise DomainModelError("%s: %s domain %s is also in mydestination (a local domain); a domain is either local "
                                "(class canonical) or virtual, never both" % (where, cls, domain))

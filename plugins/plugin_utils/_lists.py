@@ -88,10 +88,10 @@ def _one_list(raw_name, settings, where, entry, opts, delimiter):
     settings = settings or {}
     if not isinstance(settings, dict):
         raise _address.DomainModelError("%s: settings must be a dict with keys %s" % (here, ", ".join(LIST_KEYS)))
-    unknown = sorted(set(settings) - set(LIST_KEYS))
+    unknown = _address.unknown_keys(settings, LIST_KEYS)
     if unknown:
         raise _address.DomainModelError("%s: unknown key(s) %s (allowed: %s)"
-                                        % (here, ", ".join(unknown), ", ".join(LIST_KEYS)))
+                                        % (here, unknown, ", ".join(LIST_KEYS)))
     if delimiter is None:
         raise _address.DomainModelError(
             "%s: a mailing list needs a recipient delimiter other than '-' (vhosting_server__recipient_delimiter, "

@@ -16,7 +16,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._dkim_keys import KEY_TYPES, SELECTOR_RE
-from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import is_hostname
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import is_hostname, unknown_keys
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._dovecot_model import POSTFIX_QUEUE_DIRECTORY
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part
 
@@ -99,9 +99,9 @@ def selector_name(value):
 def _key(entry, defaults, report):
     """One selector entry (a name, or {name, type, bits}) -> {selector, type, bits}, or None."""
     spec = entry if isinstance(entry, dict) else {"name": entry}
-    unknown = sorted(set(spec) - set(SELECTOR_KEYS))
+    unknown = unknown_keys(spec, SELECTOR_KEYS)
     if unknown:
-        report.add("dkim selector: unknown key(s) %s (allowed: %s)" % (", ".join(unknown), ", ".join(SELECTOR_KEYS)))
+        report.add("dkim selector: unknown key(s) %s (allowed: %s)" % (unknown, ", ".join(SELECTOR_KEYS)))
         return None
     name = selector_name(spec.get("name"))
     if name is None:
@@ -134,9 +134,9 @@ def domain_dkim(spec, defaults, report):
     if not isinstance(spec, dict):
         report.add("dkim must be true, false or a dict with %s, got %r" % (", ".join(DKIM_KEYS), spec))
         return None
-    unknown = sorted(set(spec) - set(DKIM_KEYS))
+    unknown = unknown_keys(spec, DKIM_KEYS)
     if unknown:
-        report.add("dkim: unknown key(s) %s (allowed: %s)" % (", ".join(unknown), ", ".join(DKIM_KEYS)))
+        report.add("dkim: unknown key(s) %s (allowed: %s)" % (unknown, ", ".join(DKIM_KEYS)))
         return None
     selectors = spec.get("selectors", [defaults["selector"]])
     if isinstance(selectors, (str, dict)):
@@ -200,9 +200,9 @@ def dmarc_record(spec, defaults, report):
     if not isinstance(spec, dict):
         report.add("dmarc must be true, false or a dict with %s, got %r" % (", ".join(DMARC_KEYS), spec))
         return None
-    unknown = sorted(set(spec) - set(DMARC_KEYS))
+    unknown = unknown_keys(spec, DMARC_KEYS)
     if unknown:
-        report.add("dmarc: unknown key(s) %s (allowed: %s)" % (", ".join(unknown), ", ".join(DMARC_KEYS)))
+        report.add("dmarc: unknown key(s) %s (allowed: %s)" % (unknown, ", ".join(DMARC_KEYS)))
         return None
     policy = spec.get("policy", defaults["policy"])
     if not policy:

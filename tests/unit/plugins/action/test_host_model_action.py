@@ -36,7 +36,7 @@ ALIAS_TABLE = ("abuse@alias.test\tpostmaster@localhost\n"
                "sales@alias.test\tbob@box.test\n")
 SUMMARY = ("0 canonical, 1 alias/forwarding, 1 mailbox domains (0 stored by Dovecot); 1 mailboxes (0 Dovecot "
            "accounts), 6 alias entries; backup MX for 0 domains")
-FAILED = "vhosting.postfix: %d problem%s in the inventory of %s, nothing was changed on any host: "
+FAILED = "vhosting.postfix: %d problem%s in the inventory of %s, nothing was changed on any host:\n"
 
 
 class Play(object):
@@ -178,7 +178,7 @@ def test_a_typo_in_a_role_variable_fails_with_the_closest_name(tmp_path, home):
                "(did you mean vhosting_server__myhostname?)")
     assert result["failed"] is True and result["changed"] is False
     assert result["problems"] == [problem]
-    assert result["msg"] == FAILED % (1, "", "mx1") + "(1) " + problem
+    assert result["msg"] == FAILED % (1, "", "mx1") + "  - " + problem
     assert "ansible_facts" not in result
     assert not (home / "tmp" / "vhosting-postfix-tables").exists()
 
@@ -214,7 +214,7 @@ def test_a_value_of_the_wrong_type_fails_naming_role_and_variable_and_builds_not
     (problem,) = result["problems"]
     assert problem.startswith("vhosting.postfix.domains role: ")
     assert "vhosting_domains__vmail_uid" in problem and "int" in problem
-    assert result["msg"].startswith(FAILED % (1, "", "mx1") + "(1) vhosting.postfix.domains role: ")
+    assert result["msg"].startswith(FAILED % (1, "", "mx1") + "  - vhosting.postfix.domains role: ")
     assert files_under(home) == []  # no key made, no table written
 
 
@@ -228,8 +228,9 @@ def test_every_problem_is_listed_at_once(tmp_path, home):
     assert problems[0].startswith("vhosting_domain__bad: 'b..test' is not a valid domain name")
     assert problems[1] == ("vhosting_relay__maximal_queue_lifetime: 'ten days' is not a Postfix time value (a "
                            "number with an optional unit s, m, h, d or w, e.g. 300s or 5d)")
-    assert result["msg"] == FAILED % (2, "s", "mx1") + " ".join(
-        "(%d) %s" % (i, p) for i, p in enumerate(problems, 1))
+    # Each problem on a line of its own, once.
+    assert result["msg"] == FAILED % (2, "s", "mx1") + "  - %s\n  - %s" % tuple(problems)
+    assert result["msg"].count(problems[0]) == 1
     assert not (home / "tmp" / "vhosting-postfix-tables").exists()
 
 
@@ -351,12 +352,15 @@ def test_a_key_readable_by_others_fails_without_quoting_it(tmp_path, home):
 
 def test_within_one_play_the_untemplated_input_is_enough(tmp_path, home):
     inventory = play(tmp_path, {"mx1": DOMAINS})
-    first = inventory.run("mx1", play="p")
-    inventory.set_facts("mx1", first)
-    task_vars = inventory.task_vars("mx1")
-    # The dependency before the next role of the same play: no templating, no new facts.
-    again = inventory.run("mx1", task_vars, play="p")
+    with mock.patch("ansible_collections.vhosting.postfix.plugins.action.host_model.display") as shown:
+        first = inventory.run("mx1", play="p")
+        inventory.set_facts("mx1", first)
+        task_vars = inventory.task_vars("mx1")
+        # The dependency before the next role of the same play: no templating, no new facts.
+        again = inventory.run("mx1", task_vars, play="p")
     assert again == {"changed": False, "msg": "validated earlier in this play: " + SUMMARY}
+    # The summary at default verbosity, one line for the host, not again for the later roles.
+    assert shown.display.call_args_list == [mock.call("vhosting.postfix model of mx1: " + SUMMARY, stderr=True)]
     # A vhosting variable that differs (set between two roles of the play): validated and built again.
     changed = dict(task_vars, vhosting_domain__alias_test=dict(ALIAS, aliases={"sales": "info@box.test"}))
     rebuilt = inventory.run("mx1", changed, play="p")
@@ -379,3 +383,28 @@ def test_within_one_play_a_template_that_now_means_something_else_builds_the_mod
     task_vars["db_type"] = "cdb"
     again = inventory.run("mx1", task_vars, play="p")
     assert model_of(again)["server"]["parameters"]["alias_maps"] == "cdb:/etc/aliases"
+
+
+# ---------------------------------------------------------------- warnings
+
+DOVECOT_BOX = {"domain": "imap.test", "class": "mailbox", "store": "dovecot",
+               "mailboxes": {"ann": {"password": "a secret of the test"}}}
+
+
+@pytest.mark.parametrize("cert, warned", [(None, True), ("/etc/ssl/mail.crt", False)])
+def test_a_self_signed_test_certificate_is_announced_as_a_warning(tmp_path, home, cert, warned):
+    host = {"vhosting_domain__imap_test": DOVECOT_BOX}
+    if cert:
+        host.update(vhosting_dovecot__tls_cert_file=cert, vhosting_dovecot__tls_key_file="/etc/ssl/private/mail.key")
+    result = play(tmp_path, {"mx1": host}).run("mx1")
+    assert model_of(result)["dovecot"]["selfsigned"] is (not cert)
+    if warned:
+        assert len(result["warnings"]) == 1
+        assert result["warnings"][0].startswith("mx1: no certificate given (vhosting_dovecot__tls_cert_file")
+        assert "self-signed certificate made on the host (/etc/vhosting-postfix/tls/selfsigned.crt)" in result["warnings"][0]
+    else:
+        assert "warnings" not in result
+
+
+def test_a_host_without_dovecot_gets_no_certificate_warning(tmp_path, home):
+    assert "warnings" not in play(tmp_path, {"mx1": DOMAINS}).run("mx1")

@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from module_args import patch_module_args
 from ansible_collections.vhosting.postfix.plugins.action import lookup_table as action_plugin
 from ansible_collections.vhosting.postfix.plugins.action.lookup_table import ActionModule
 from ansible_collections.vhosting.postfix.plugins.modules import lookup_table as module

@@ -4,6 +4,8 @@ from unittest import mock
 
 import pytest
 
+# What Ansible passes as shared_loader_obj (ansible-core 2.19 uses it whatever is passed).
+from ansible.plugins import loader as plugin_loader
 from ansible_collections.vhosting.postfix.plugins.action.network_tables import ActionModule
 
 CONNECTION = {"host": "db", "port": 5432, "name": "vhosting_postfix", "user": "reader", "admin_user": "loader",
@@ -52,7 +54,7 @@ def run(tmp_path, database, backend="pgsql", check_mode=False, diff=False, rows=
                  "tables": {"virtual_alias_map": str(data)}}
     loader = mock.MagicMock()
     loader.path_dwim.side_effect = lambda p: p
-    action = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader, mock.MagicMock(), None)
+    action = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader, mock.MagicMock(), plugin_loader)
     action._connection._shell.tmpdir = "/tmp"
     with mock.patch.object(ActionModule, "_execute_module", autospec=True, side_effect=database):
         return action.run(task_vars={})

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from module_args import patch_module_args
 from ansible_collections.vhosting.postfix.plugins.module_utils import _dkim_keys
 from ansible_collections.vhosting.postfix.plugins.modules import dkim_keys
 

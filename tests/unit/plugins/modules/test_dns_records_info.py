@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from module_args import patch_module_args
 from ansible_collections.vhosting.postfix.plugins.modules import dns_records_info
 from ansible_collections.vhosting.postfix.plugins.modules.dns_records_info import DnsRecordsError, dns_records
 

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from module_args import patch_module_args
 from ansible_collections.vhosting.postfix.plugins.modules import host_probe
 
 DPKG = ("postfix\tii \t3.7.11-0+deb12u1\npostfix-lmdb\tii \t3.7.11-0+deb12u1\n"

@@ -11,7 +11,7 @@ import jinja2
 import pytest
 import yaml
 
-from ansible.module_utils.testing import patch_module_args
+from module_args import patch_module_args
 from ansible_collections.vhosting.postfix.plugins.modules import lookup_info
 from ansible_collections.vhosting.postfix.plugins.module_utils._postmap_query import parse_answers
 

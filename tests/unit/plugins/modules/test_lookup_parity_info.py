@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from module_args import patch_module_args
 from ansible_collections.vhosting.postfix.plugins.modules import lookup_parity_info
 
 # postmap -q - TYPE:PATH: answers each key (folded to lower case) from

@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from module_args import patch_module_args
 from ansible_collections.vhosting.postfix.plugins.modules import lookup_table
 
 FAKE_POSTMAP = """#!/bin/sh

@@ -14,7 +14,7 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from module_args import patch_module_args
 from ansible_collections.vhosting.postfix.plugins.modules import mailboxes
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="changes owners: needs root")

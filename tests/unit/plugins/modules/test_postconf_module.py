@@ -15,7 +15,7 @@ import stat
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from module_args import patch_module_args
 from ansible_collections.vhosting.postfix.plugins.modules import postconf
 
 KNOWN = "myhostname\nmydomain\nrelayhost\ninet_interfaces\nsyslog_name\nsmtpd_banner\n"

@@ -253,12 +253,33 @@ def test_mailbox_and_alias_with_same_address():
 def test_unknown_class_and_keys():
     assert "unknown class 'virtual'" in err({"vhosting_domain__x": {"domain": "x.test", "class": "virtual"}})
     msg = err({"vhosting_domain__x": {"domain": "x.test", "class": "alias", "mailboxes": ["u"]}})
-    assert "unknown key(s) mailboxes for class alias" in msg
+    assert "unknown key(s) mailboxes (a key of class mailbox) for class alias" in msg
     msg = err({"vhosting_domain__x": {"domain": "x.test", "class": "mailbox", "mailboxes": {"u": {"quota": 1}}}})
     assert "mailbox u@x.test: unknown key(s) quota" in msg
     msg = err({"vhosting_domain__x": {"domain": "x.test", "class": "canonical", "users": [{"name": "u", "shell": "/bin/sh"}]}})
     assert "unknown key(s) shell" in msg
     assert "unknown option 'bogus'" in err({}, {"bogus": 1})
+
+
+@pytest.mark.parametrize("spec, expected", [
+    # A missing class says so (it read "unknown class None").
+    ({"domain": "x.test", "mailboxes": ["u"]},
+     "vhosting_domain__x (domain x.test): no class: set 'class' to one of canonical, alias, mailbox, forwarding"),
+    ({"domain": "x.test", "class": "mailboxes"}, "unknown class 'mailboxes' (did you mean mailbox?)"),
+    ({"domain": "x.test", "class": "virtual"}, "unknown class 'virtual' (one of:"),
+    # A per-domain key close to an allowed one gets a "did you mean".
+    ({"domain": "x.test", "class": "mailbox", "mailbox": ["u"]},
+     "unknown key(s) mailbox (did you mean mailboxes?) for class mailbox"),
+    ({"domain": "x.test", "class": "alias", "alias": {"a": "b@c.test"}, "catchall": "b@c.test"},
+     "unknown key(s) alias (did you mean aliases?), catchall (did you mean catch_all?) for class alias"),
+    ({"domain": "x.test", "class": "mailbox", "mailboxes": {"u": {"passwd": "x"}}},
+     "mailbox u@x.test: unknown key(s) passwd (did you mean password?)"),
+    ({"domain": "x.test", "class": "canonical", "users": [{"name": "u", "uuid": 5}]}, "unknown key(s) uuid (did you mean uid?)"),
+    # Nothing close: no guess.
+    ({"domain": "x.test", "class": "mailbox", "quota": 1}, "unknown key(s) quota for class mailbox"),
+])
+def test_a_mistyped_class_or_key_gets_a_did_you_mean(spec, expected):
+    assert expected in err({"vhosting_domain__x": spec})
 
 
 def test_forwarding_domain_rules():

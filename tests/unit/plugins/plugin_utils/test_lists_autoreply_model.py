@@ -59,7 +59,7 @@ def test_lists_live_in_mailbox_domains_too_but_not_in_forwarding_or_canonical_on
     model = domain_model(box(lists={"news": {"owners": ["alice@box.test"]}}), OPTS)
     assert model["lists"][0]["address"] == "news@box.test"
     fwd = {"vhosting_domain__f": {"domain": "f.test", "class": "forwarding", "lists": {"n": {"owners": ["a@x.test"]}}}}
-    assert "unknown key(s) lists for class forwarding" in problems(fwd)[0]
+    assert "unknown key(s) lists (a key of classes alias, mailbox) for class forwarding" in problems(fwd)[0]
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -6,6 +6,8 @@ from unittest import mock
 
 import pytest
 import yaml
+# What Ansible passes as shared_loader_obj (ansible-core 2.19 uses it whatever is passed).
+from ansible.plugins import loader as plugin_loader
 from ansible.errors import AnsibleError
 
 from ansible_collections.vhosting.postfix.plugins.action import network_tables as action
@@ -99,7 +101,7 @@ def test_the_action_fails_before_any_module_runs(monkeypatch, tmp_path):
     task.check_mode = False
     task.args = {"backend": "pgsql", "connection": {"host": "db", "port": 5432}, "login_password": "pw",
                  "tables": {"virtual_alias_map": str(tmp_path / "absent.txt")}}
-    module = action.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), None)
+    module = action.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), plugin_loader)
     with mock.patch.object(action.ActionModule, "_execute_module") as execute:
         result = module.run(task_vars={})
     assert execute.call_count == 0
