@@ -14,7 +14,7 @@ description:
   - >-
     At the end of a run, prints one line, C(vhosting.postfix round trips: HOST=N ...), where N counts the task
     executions that ran something on the host (each loop item once; skipped tasks, and actions that run on the control
-    node only such as C(debug), C(set_fact), C(assert) and C(vhosting.postfix.host_model), do not count).
+    node only such as C(debug), C(set_fact), C(assert) and C(vhosting.postfix.host_model_facts), do not count).
   - The collection's tests use it to hold a run that changes nothing to a stated number of round trips per host; an
     operator can enable it to see what a run costs each host.
 requirements:
@@ -27,7 +27,8 @@ from ansible.plugins.callback import CallbackBase
 # Actions that never reach the host.
 LOCAL_ACTIONS = frozenset((
     "debug", "set_fact", "assert", "fail", "meta", "include_tasks", "import_tasks", "include_role", "import_role",
-    "include_vars", "set_stats", "add_host", "group_by", "pause", "host_model", "validate_argument_spec", "warn",
+    "include_vars", "set_stats", "add_host", "group_by", "pause", "host_model", "host_model_facts", "validate_argument_spec",
+    "warn",
 ))
 
 

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The secret key of the host model's fingerprint (controller side only).
 
-The ``vhosting.postfix.host_model`` action digests everything the model is
+The ``vhosting.postfix.host_model_facts`` action digests everything the model is
 built from, mailbox and database passwords included, into the fingerprint
 of the ``vhosting_postfix__model`` fact, which verbose runs print. An
 unkeyed digest of that input would let whoever sees the output test guessed

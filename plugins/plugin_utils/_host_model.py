@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One model per host: every role's input, validated together, before anything changes.
 
-Pure functions, used on the control node by the ``vhosting.postfix.host_model``
+Pure functions, used on the control node by the ``vhosting.postfix.host_model_facts``
 action (run by the ``vhosting.postfix.common`` role, which every role of the
 collection depends on). The action resolves the variables of the collection's
 roles for one host (inventory and play values over the roles' own

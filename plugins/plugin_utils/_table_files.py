@@ -7,7 +7,7 @@ A table of the model (``virtual_alias_map``: address -> targets,
 ``virtual_mailbox_map``: address -> path, ...) can hold 100,000 entries on a
 host with 10,000 domains. Carried in the ``vhosting_postfix__model`` fact
 and templated into a task's ``entries``, it costs Ansible seconds per task
-and per host (see bench/README.md). The ``vhosting.postfix.host_model``
+and per host (see bench/README.md). The ``vhosting.postfix.host_model_facts``
 action writes them instead, once per model, as ``key<TAB>value`` files (the
 lookup_table module's fast format) into a directory named after the model's
 fingerprint, and the fact carries their paths; the roles give those to

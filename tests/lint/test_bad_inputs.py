@@ -39,7 +39,7 @@ def test_every_bad_input_is_refused_by_the_validation_naming_its_item(tmp_path):
     (tmp_path / "inventory.yml").write_text(json.dumps(inventory))
     (tmp_path / "play.yml").write_text(
         "- hosts: cases_mx:cases_backup\n  gather_facts: false\n  tasks:\n"
-        "    - name: Validate\n      vhosting.postfix.host_model:\n")
+        "    - name: Validate\n      vhosting.postfix.host_model_facts:\n")
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS="8",
                PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     proc = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml")],

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: host_model
+module: host_model_facts
 short_description: Validate every role's input for a host and build its model, before anything changes
 version_added: 0.2.0
 description:
@@ -29,6 +29,8 @@ description:
   - On success sets the fact C(vhosting_postfix__model), which the roles use; on failure reports every problem at
     once. The C(vhosting.postfix.common) role runs it with C(any_errors_fatal), so one bad host stops the play for
     every host before any of them changes.
+  - Named C(vhosting.postfix.host_model) before 0.4.0 (it sets a fact, hence C(*_facts)); that name still works (it
+    redirects here, with a deprecation warning) until version 1.0.0 of the collection.
 options: {}
 author:
   - vhosting.postfix maintainers (@vhosting)
@@ -53,7 +55,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Validate the whole play's input and build the host's model
-  vhosting.postfix.host_model:
+  vhosting.postfix.host_model_facts:
   any_errors_fatal: true
 """
 
