@@ -6,11 +6,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-if [[ "${1:-}" != --locked ]]; then
-  exec bash -c '. "$1/scripts/lib.sh" && vh_locked "venv-$VH_REQ_STAMP" bash "$1/scripts/setup-venv.sh" --locked' _ "$VH_ROOT"
-fi
-
-# The venv of the oldest ansible-core the collection claims (requirements-oldest.txt).
+# The venv of the oldest ansible-core the collection claims
+# (requirements-oldest.txt), under a lock of its own: checkouts whose other
+# requirements differ share it.
 oldest() {
   if [[ -f "$VH_OLDEST_VENV/.stamp" && "$(cat "$VH_OLDEST_VENV/.stamp")" == "$VH_OLDEST_STAMP" ]]; then
     return 0
@@ -22,7 +20,15 @@ oldest() {
   "$VH_OLDEST_VENV/bin/pip" install -q -r "$VH_ROOT/requirements-oldest.txt"
   echo "$VH_OLDEST_STAMP" >"$VH_OLDEST_VENV/.stamp"
 }
-oldest
+
+case "${1:-}" in
+  --oldest-locked) oldest; exit 0 ;;
+  --locked) ;;
+  *)
+    vh_locked "venv-oldest-$VH_OLDEST_STAMP" bash "$VH_ROOT/scripts/setup-venv.sh" --oldest-locked
+    exec bash -c '. "$1/scripts/lib.sh" && vh_locked "venv-$VH_REQ_STAMP" bash "$1/scripts/setup-venv.sh" --locked' _ "$VH_ROOT"
+    ;;
+esac
 
 if [[ -f "$VH_VENV/.stamp" && "$(cat "$VH_VENV/.stamp")" == "$VH_REQ_STAMP" ]]; then
   vh_log "venv $VH_VENV up to date"

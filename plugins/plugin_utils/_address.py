@@ -99,16 +99,20 @@ def normalise_address(value, where, single_label=False):
         raise DomainModelError("%s: %r is not a valid e-mail address (local@domain)" % (where, value))
 
 
+def did_you_mean(word, candidates, cutoff=0.75):
+    """" (did you mean X?)" for the candidate closest to ``word`` (difflib, at least ``cutoff`` alike), else ""."""
+    close = difflib.get_close_matches(str(word), sorted(str(c) for c in candidates), n=1, cutoff=cutoff)
+    return " (did you mean %s?)" % close[0] if close else ""
+
+
 def unknown_keys(given, allowed, other_classes=None):
     """The unknown keys of ``given`` in words, each with a "did you mean" when a close allowed key exists, or the
     classes it belongs to (``other_classes``: class -> keys); "" when every key is allowed."""
     words = []
     for key in sorted(set(given) - set(allowed), key=str):
-        text = str(key)
-        close = difflib.get_close_matches(text, [str(a) for a in allowed], n=1, cutoff=0.75)
-        if close:
-            text += " (did you mean %s?)" % close[0]
-        else:
+        hint = did_you_mean(key, allowed)
+        text = str(key) + hint
+        if not hint:
             owners = [cls for cls, keys in sorted((other_classes or {}).items()) if key in keys]
             if owners:
                 text += " (a key of class%s %s)" % ("es" if len(owners) > 1 else "", ", ".join(owners))

@@ -19,7 +19,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import difflib
 import re
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _autoreply_model, _lists
@@ -29,6 +28,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import (
     DomainModelError,
     normalise_address,
     normalise_domain,
+    did_you_mean,
     normalise_local_part,
     unknown_keys,
 )
@@ -439,9 +439,8 @@ def _parse_definition(varname, spec, opts, local_domains, seen, domains):
     if cls is None:
         raise DomainModelError("%s: no class: set 'class' to one of %s" % (where, ", ".join(CLASSES)))
     if cls not in CLASSES:
-        close = difflib.get_close_matches(str(cls), CLASSES, n=1, cutoff=0.6)
         raise DomainModelError("%s: unknown class %r%s (one of: %s)" % (
-            where, cls, " (did you mean %s?)" % close[0] if close else "", ", ".join(CLASSES)))
+            where, cls, did_you_mean(cls, CLASSES, cutoff=0.6), ", ".join(CLASSES)))
     if domain in seen:
         other = domains[domain]
         if other["class"] != cls:

@@ -20,13 +20,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import difflib
 import hashlib
 import hmac
 import json
 import re
 
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _host_checks, _parts
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import did_you_mean
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import (
     SYSTEM_ACCOUNTS,
     DomainModelError,
@@ -90,8 +90,7 @@ def check_variable_names(names, known):
         for role_name, prefix in ROLE_PREFIXES:
             if name.startswith(prefix):
                 role = role_name
-        close = difflib.get_close_matches(name, sorted(every | set([DOMAIN_PREFIX + "..."])), n=1, cutoff=0.75)
-        hint = " (did you mean %s?)" % close[0] if close else ""
+        hint = did_you_mean(name, every | set([DOMAIN_PREFIX + "..."]))
         if role is not None:
             problems.append("%s: the vhosting.postfix.%s role has no such variable%s" % (name, role, hint))
         elif re.match(r"^vhosting_domains?_[^_]", name) or name.startswith("vhosting_domains__"):
