@@ -233,11 +233,11 @@ def _show(hostname, model, result):
     warnings."""
     display.display("vhosting.postfix model of %s: %s" % (hostname, _summary(model)), stderr=True)
     warnings = []
-    dovecot = model.get("dovecot") or {}
-    if dovecot.get("enabled") and dovecot.get("selfsigned"):
-        warnings.append("%s: no certificate given (vhosting_dovecot__tls_cert_file and tls_key_file), so IMAP and "
-                        "submission use a self-signed certificate made on the host (%s), which mail clients do not "
-                        "trust: for tests only" % (hostname, dovecot.get("tls_cert_file")))
+    dovecot, tls = model.get("dovecot") or {}, model.get("tls") or {}
+    if dovecot.get("enabled") and tls.get("source") == "selfsigned":
+        warnings.append("%s: vhosting_tls__source is selfsigned, so IMAP and submission use a self-signed "
+                        "certificate made on the host (%s), which mail clients do not trust: for tests only (acme or "
+                        "files for mail clients)" % (hostname, dovecot.get("tls_cert_file")))
     if warnings:
         result["warnings"] = warnings
 

@@ -622,7 +622,8 @@ def validate_alias_keys(items):
 
 # ------------------------------------------------------ planning a run
 
-def plan_source(before_text, lines, items, table_type, exclusive, aliases, index_stale, indexed):
+def plan_source(before_text, lines, items, table_type, exclusive, aliases, index_stale, indexed,
+                marker="Ansible managed"):
     """Compare a table's source text with the request: the new text and what changes.
 
     ``before_text`` is the source's text (None: there is none yet). The
@@ -636,7 +637,9 @@ def plan_source(before_text, lines, items, table_type, exclusive, aliases, index
     leaves it empty does not create it. ``index_stale`` is called (at most
     once, only for an existing source) to ask whether the index files are
     missing or older than the source; ``indexed`` says whether the type has
-    index files at all.
+    index files at all. ``marker`` is the first header line of a rendered
+    (not aliases) source: a different one makes the text differ, so the
+    index is rebuilt.
 
     Returns a dict: ``before_text``, ``after_text``, ``first_line`` (of the
     first entry), ``lines`` (the new entries), ``current`` (the existing
@@ -662,7 +665,7 @@ def plan_source(before_text, lines, items, table_type, exclusive, aliases, index
         if lines is None:
             current = source_lines(before_text, table_type)
             lines = pairs_to_lines(plan(lines_to_pairs(current), items, table_type, exclusive)[0])
-        after_text, first_line = render_lines(lines, table_type)
+        after_text, first_line = render_lines(lines, table_type, marker)
         entries = len(lines)
         content_changed = after_text != before_text
     if content_changed:

@@ -58,6 +58,39 @@ options:
     type: list
     elements: path
     default: []
+  certificates:
+    description:
+      - Certificates to read (with Python's ssl module, no key material is returned), each a dict with C(cert) (the
+        PEM certificate chain), C(key) (its private key), C(names) (the names it must cover) and C(required) (the
+        operator gave the files, so a missing one is a problem; otherwise it is only reported).
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.5.0
+    suboptions:
+      cert:
+        description: The certificate (chain) file.
+        type: path
+        required: true
+      key:
+        description: Its private key file.
+        type: path
+        required: true
+      names:
+        description: The names the certificate must cover.
+        type: list
+        elements: str
+        default: []
+      required:
+        description: The files must exist.
+        type: bool
+        default: true
+  listings:
+    description: Directories whose entries (names only) to report.
+    type: list
+    elements: path
+    default: []
+    version_added: 0.5.0
 """
 
 EXAMPLES = r"""
@@ -69,6 +102,12 @@ EXAMPLES = r"""
     users: [vmail]
     groups: [vmail]
     modes: [/var/spool/postfix/vhosting-opendkim]
+    certificates:
+      - cert: /etc/ssl/mail/fullchain.pem
+        key: /etc/ssl/mail/privkey.pem
+        names: [mx1.example.com]
+        required: true
+    listings: [/etc/letsencrypt/renewal]
   register: probe
 """
 
@@ -101,6 +140,16 @@ modes:
       digits, e.g. C(opendkim:postfix:2750)), C(link) for a symbolic link, or an empty string when it does not exist.
   type: dict
   returned: always
+certificates:
+  description:
+    - Each certificate path of O(certificates) with C(exists), C(key_exists), C(names) (its DNS names), C(not_after),
+      C(covers) (every name asked for is covered), C(key_match) and C(problems) (texts naming the files).
+  type: dict
+  returned: always
+listings:
+  description: Each directory of O(listings) with the sorted names of its entries, or null when it does not exist.
+  type: dict
+  returned: always
 dovecot_version:
   description: The output of C(dovecot --version), or the candidate version apt would install, or an empty string.
   type: str
@@ -115,6 +164,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vhosting.postfix.plugins.module_utils._account_names import ACCOUNT_RE
+from ansible_collections.vhosting.postfix.plugins.module_utils._certificates import inspect
 
 _PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 _UNIT_RE = re.compile(r"^[A-Za-z0-9@_.:-]+\.(service|timer|socket|target|path)$")
@@ -173,6 +223,14 @@ def mode_of(path):
     return "%s:%s:%04o" % (owner, group_name, stat.S_IMODE(st.st_mode))
 
 
+def listing(path):
+    """The sorted entry names of the directory ``path``, or None when it is not a directory."""
+    try:
+        return sorted(os.listdir(path))
+    except (IOError, OSError):
+        return None
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(
         packages=dict(type="list", elements="str", default=[]),
@@ -181,6 +239,13 @@ def main():
         users=dict(type="list", elements="str", default=[]),
         groups=dict(type="list", elements="str", default=[]),
         modes=dict(type="list", elements="path", default=[]),
+        certificates=dict(type="list", elements="dict", default=[], options=dict(
+            cert=dict(type="path", required=True),
+            key=dict(type="path", required=True),
+            names=dict(type="list", elements="str", default=[]),
+            required=dict(type="bool", default=True),
+        )),
+        listings=dict(type="list", elements="path", default=[]),
     ), supports_check_mode=True)
     packages, units = module.params["packages"], module.params["units"]
     for name in packages:
@@ -210,6 +275,9 @@ def main():
     result["users"] = dict((name, account(name)) for name in module.params["users"])
     result["groups"] = dict((name, group(name)) for name in module.params["groups"])
     result["modes"] = dict((path, mode_of(path)) for path in module.params["modes"])
+    result["certificates"] = dict((item["cert"], inspect(item["cert"], item["key"], item["names"], item["required"]))
+                                  for item in module.params["certificates"])
+    result["listings"] = dict((path, listing(path)) for path in module.params["listings"])
     dovecot = module.get_bin_path("dovecot")
     rc, out = 1, ""
     if dovecot:

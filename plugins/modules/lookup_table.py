@@ -15,9 +15,10 @@ description:
     O(entries) or from a data file on the control node (O(src)), compares it with the file on the host by content,
     and writes it atomically only when it differs.
   - For indexed types (lmdb, hash, btree, cdb, dbm, sdbm) the index is rebuilt with C(postmap) when the source
-    changed, or when the index is missing or older than the source; never otherwise. The new index is built from a
-    temporary source next to the target and renamed into place together with the source, so readers (the running
-    Postfix, C(postmap -q)) always see either the old or the new table, never a missing or empty one.
+    changed, or when the index is missing or older than the source (with O(file_contents), also older than a file
+    that a value names); never otherwise. The new index is built from a temporary source next to the target and
+    renamed into place together with the source, so readers (the running Postfix, C(postmap -q)) always see either
+    the old or the new table, never a missing or empty one.
   - For a small change to a big lmdb/hash/btree table (at most 1% of at least 10,000 entries) the index is updated
     in place with C(postmap -i -r) and C(postmap -d) instead, which is much faster (see bench/README.md).
   - The index files (C(.lmdb), C(.db), C(.cdb), C(.dir)/C(.pag)) always carry the source's owner, group and mode,
@@ -175,6 +176,28 @@ options:
     description:
       - Set by the action plugin, not by tasks. The O(input_digest) of the request that O(delta) starts from.
     type: str
+  file_contents:
+    version_added: 0.5.0
+    description:
+      - Each value names files on the host (absolute paths, separated by spaces or commas; a list value is written
+        as C(a, b)), and the index holds the content of those files instead of the names (C(postmap -F)). This is
+        what Postfix's C(tls_server_sni_maps) (Postfix 3.4 and later) needs, with the private key, then the
+        certificate chain, in PEM.
+      - Only for indexed types (lmdb, hash, btree, cdb, dbm, sdbm), not with O(aliases). The index is always
+        rebuilt whole (C(postmap -F)), never updated in place.
+      - Before anything is written, every named file must be an existing, readable regular file (symbolic links
+        are followed); otherwise the module fails naming the key and the file, and changes nothing.
+      - The index is also stale, so rebuilt (and the task changed, in check mode too), when a named file was
+        modified after the index was built (its modification time, symbolic links followed) or a symbolic link so
+        named was replaced since. So a renewed certificate gets into the index on the next run, even when the
+        source is the same.
+      - The index holds private keys, so a new table is created with mode C(0600) unless O(mode) is given, as with
+        O(hide_values). The diff and the returned data show the file names, never the content of the files.
+      - C(postmap) reads the files as the owner of the source.
+      - The source's first line says that its values name files; turning the option on or off changes it, so the
+        index is rebuilt.
+    type: bool
+    default: false
 notes:
   - A change to an indexed table is picked up by Postfix by itself. regexp, pcre, cidr and texthash tables are read
     at process start, so roles notify a reload when such a table changes.
@@ -224,6 +247,17 @@ EXAMPLES = r"""
     managed_by: lists
     entries:
       mlmmj_example.org_news: '"|/usr/bin/mlmmj-receive -L /var/spool/mlmmj/news@example.org/"'
+
+# main.cf: tls_server_sni_maps = lmdb:/etc/postfix/tls_server_sni. A renewed certificate is indexed on the next run.
+- name: Private key and certificate chain by server name (SNI)
+  vhosting.postfix.lookup_table:
+    path: /etc/postfix/tls_server_sni
+    type: lmdb
+    file_contents: true
+    entries:
+      mail.example.net:
+        - /etc/letsencrypt/live/mail.example.net/privkey.pem
+        - /etc/letsencrypt/live/mail.example.net/fullchain.pem
 
 - name: A secret table
   vhosting.postfix.lookup_table:
@@ -333,6 +367,7 @@ stderr:
   returned: failure of postmap
 """
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -347,6 +382,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.vhosting.postfix.plugins.module_utils._atomic import write_atomic
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import (
     DIFF_LINE_LIMIT,
+    INDEX_SUFFIXES,
     LookupTableError,
     canonical_lines,
     detect_format,
@@ -360,6 +396,7 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table imp
     plan_source,
     fold,
     render_lines,
+    source_lines,
     summarise_lines,
     use_incremental,
     validate,
@@ -378,6 +415,50 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._owner_state impo
 # postmap creates the index files under this umask: nobody but the owner can
 # read them before they get the source's mode.
 POSTMAP_UMASK = 0o077
+# The first header line of a source without and with O(file_contents): switching the option changes the text, so
+# the index is rebuilt (with or without postmap -F).
+MARKER = "Ansible managed"
+FILE_CONTENTS_MARKER = "Ansible managed; the values name files whose content the index holds (postmap -F)"
+
+
+def file_names(value):
+    """The file names in a value of a file_contents table, split as postmap -F splits them (commas, whitespace)."""
+    return value.replace(",", " ").split()
+
+
+def _file_problem(name):
+    """Why postmap -F could not read `name` (None: it can). Looks at the file, never reads it."""
+    if not os.path.isabs(name):
+        return "is not an absolute path"
+    try:
+        st = os.stat(name)  # follows symbolic links
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "is a symbolic link to a missing file" if os.path.islink(name) else "does not exist"
+        return "cannot be read: %s" % (exc.strerror or exc)
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if not os.access(name, os.R_OK):
+        return "is not readable"
+    return None
+
+
+def check_file_contents(pairs):
+    """With file_contents: every value of [(key, value)] names existing, readable regular files by absolute path;
+    else raise LookupTableError naming the key and the file."""
+    checked = set()
+    for key, value in pairs:
+        names = file_names(value)
+        if not names:
+            raise LookupTableError("key %r: the value names no file (file_contents)" % key)
+        for name in names:
+            if name in checked:
+                continue
+            problem = _file_problem(name)
+            if problem:
+                raise LookupTableError("key %r: %s %s (file_contents: the index holds the content of the files "
+                                       "each value names)" % (key, name, problem))
+            checked.add(name)
 
 
 class PostmapError(Exception):
@@ -405,11 +486,13 @@ class Table(object):
     a table file with other attributes than the source's, at any path.
     """
 
-    def __init__(self, module, path, table_type, aliases=False):
+    def __init__(self, module, path, table_type, aliases=False, file_contents=False):
         self.module = module
         self.path = path
         self.type = table_type
         self.aliases = aliases
+        # The values name files whose content postmap -F puts into the index.
+        self.file_contents = file_contents
         self.suffixes = [name[len(path):] for name in index_files(path, table_type)]
         self.postmap = module.get_bin_path("postalias" if aliases else "postmap", required=True)
         self.workspaces = []
@@ -467,16 +550,41 @@ class Table(object):
             return None
 
     def index_stale(self):
-        """True when an indexed type's index is missing or older than the source."""
+        """True when an indexed type's index is missing or older than the source (with file_contents: or than a
+        file that the source's values name)."""
         if not self.suffixes:
             return False
         if os.path.exists(self.pending):
             return True
         source_mtime = os.stat(self.path).st_mtime
+        built = None
         for suffix in self.suffixes:
             index = self.path + suffix
             if not os.path.exists(index) or os.stat(index).st_mtime < source_mtime:
                 return True
+            mtime = os.stat(index).st_mtime_ns
+            built = mtime if built is None else min(built, mtime)
+        return self.file_contents and self.files_changed_since(built)
+
+    def files_changed_since(self, mtime_ns):
+        """With file_contents: True when a file named in the source's values was modified after `mtime_ns` (its
+        mtime, symbolic links followed: a renewed certificate), or a symbolic link so named was replaced after it
+        (pointed at another file, even an older one), or the file is gone. Reads no file's content."""
+        try:
+            pairs = lines_to_pairs(source_lines(self.read() or "", self.type))
+        except LookupTableError:
+            return True
+        seen = set()
+        for _key, value in pairs:
+            for name in file_names(value):
+                if name in seen:
+                    continue
+                seen.add(name)
+                try:
+                    if os.stat(name).st_mtime_ns > mtime_ns or os.lstat(name).st_mtime_ns > mtime_ns:
+                        return True
+                except OSError:
+                    return True
         return False
 
     def run(self, args, data=None, what="postmap", ok_rcs=(0,)):
@@ -565,8 +673,9 @@ class Table(object):
 
     def build_index(self, tmp):
         """postmap the temporary source (the index appears next to it), then give the index the source's
-        owner, group and mode, still inside the private directory."""
-        self.run(["%s:%s" % (self.type, tmp)])
+        owner, group and mode, still inside the private directory. With file_contents postmap -F stores the
+        content of the files each value names."""
+        self.run((["-F"] if self.file_contents else []) + ["%s:%s" % (self.type, tmp)])
         self.match_index(tmp)
 
     def swap_in(self, tmp, with_index=True, with_source=True):
@@ -620,6 +729,7 @@ ARGUMENT_SPEC = dict(
     delta=dict(type="path"),
     base_digest=dict(type="str"),
     state_file=dict(type="path"),
+    file_contents=dict(type="bool", default=False),
 )
 
 
@@ -637,9 +747,13 @@ def main():
     table_type = params["type"] or _default_type(module)
     result = dict(changed=False, rebuilt=False, incremental=False, table="%s:%s" % (table_type, path), type=table_type,
                   entries=0, added=0, removed=0, modified=0, index_fixed=[], stale_removed=[])
+    _check_file_contents_option(module, params, table_type, result)
     if params["probe"]:
         _probe(module, params, table_type, result)
     lines, items = _read_request(module, params, table_type, result)
+    if params["file_contents"]:
+        pairs = lines_to_pairs(lines) if lines is not None else [(k, v) for k, v, s in items if s == "present"]
+        _check_files(module, path, pairs, result)
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
         module.fail_json(msg="%s: directory %s does not exist" % (path, directory), **result)
@@ -647,18 +761,43 @@ def main():
     owned = _ownership(module, params, items, table_type, result)
     if owned:
         items = items + [(key, None, "absent") for key in result["stale_removed"]]
-    table = Table(module, path, table_type, params["aliases"])
+    table = Table(module, path, table_type, params["aliases"], params["file_contents"])
     try:
         _locked_run(module, table, params, lines, items, owned, result)
     finally:
         table.unlock()
 
 
+def _check_file_contents_option(module, params, table_type, result):
+    """file_contents needs a table that postmap indexes (not aliases(5), not an unindexed type)."""
+    if not params["file_contents"]:
+        return
+    if params["aliases"]:
+        module.fail_json(msg="%s: file_contents cannot be used with aliases=true; it is for postmap tables such as "
+                         "tls_server_sni_maps. Nothing was changed" % params["path"], **result)
+    if table_type not in INDEX_SUFFIXES:
+        module.fail_json(msg="%s: file_contents needs an indexed type (%s), not %s. Nothing was changed"
+                         % (params["path"], ", ".join(INDEX_SUFFIXES), table_type), **result)
+
+
+def _check_files(module, path, pairs, result):
+    """file_contents: fail naming the key and the file when a value names a file postmap -F could not read."""
+    try:
+        check_file_contents(pairs)
+    except LookupTableError as exc:
+        module.fail_json(msg="%s: %s. Nothing was changed" % (path, to_native(exc)), **result)
+
+
+def _secret(params):
+    """Whether a new table is private (0600): its values are secret, or its index holds files' content."""
+    return params["hide_values"] or params["file_contents"]
+
+
 def _finish(module, table, params, work, result, diffs, canonical):
     """Check mode: report and exit. Else write the source and its index, then the record of the request."""
     path = table.path
     file_args = module.load_file_common_arguments(params)
-    want = _wanted_attributes(module, file_args, work, params["hide_values"])
+    want = _wanted_attributes(module, file_args, work, _secret(params))
     if module.check_mode:
         if work["source_stat"] is not None:
             result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=None) or result["changed"]
@@ -683,13 +822,16 @@ def _locked_run(module, table, params, lines, items, owned, result):
         module.fail_json(msg="%s: cannot lock %s or remove what earlier runs left: %s"
                          % (path, directory, to_native(exc)), **result)
     work = _plan(table, params, lines, items, result)
+    if table.file_contents and not params["exclusive"]:
+        _check_files(module, path, lines_to_pairs(work["lines"]), result)  # the entries kept from the source too
     if result["leftovers_removed"]:
         result["changed"] = True
     if owned and owned["text"] != owned["new_text"]:
         result["changed"] = True
-    diffs = _content_diffs(path, table.type, work, params["hide_values"]) if module._diff else []
+    diffs = _content_diffs(path, table.type, work, params["hide_values"], _marker(table)) if module._diff else []
     # The source is the data file's lines, sorted (the fast path): the next run may send only the changes.
-    canonical = lines is not None and not params["aliases"]
+    # Not with file_contents: a delta would update the index in place.
+    canonical = lines is not None and not params["aliases"] and not table.file_contents
     _finish(module, table, params, work, result, diffs, canonical)
     if owned and owned["text"] != owned["new_text"]:
         try:
@@ -779,7 +921,7 @@ def _probe(module, params, table_type, result):
     source still has the content that run wrote (its sha256, read now), the index is not stale and no killed
     run left anything; the attributes are checked and fixed as on every run. Otherwise exit with probe_miss."""
     path = params["path"]
-    table = Table(module, path, table_type, params["aliases"])
+    table = Table(module, path, table_type, params["aliases"], params["file_contents"])
     record = _read_record(path) if os.path.isfile(path) else None
     miss = None
     if not params["input_digest"] or params["managed_by"]:
@@ -791,7 +933,7 @@ def _probe(module, params, table_type, result):
         if params["delta"] and record["input"] == params["base_digest"] and record["canonical"]:
             _delta_run(module, params, table_type, result)
     elif table.index_stale() or table.leftovers():
-        miss = "index stale or leftovers of a killed run"
+        miss = "index stale (or older than a file it holds) or leftovers of a killed run"
     elif _sha256_file(path) != record["sha256"]:
         miss = "the source changed since"
     if miss:
@@ -803,7 +945,7 @@ def _probe(module, params, table_type, result):
     diffs = []
     file_args = module.load_file_common_arguments(params)
     work = {"source_stat": os.stat(path)}
-    want = _wanted_attributes(module, file_args, work, params["hide_values"])
+    want = _wanted_attributes(module, file_args, work, _secret(params))
     result["changed"] = module.set_fs_attributes_if_different(file_args, False, diff=None)
     if module.check_mode:
         _report_index(result, diffs, table.index_mismatches(path, want), want)
@@ -822,7 +964,7 @@ def _delta_run(module, params, table_type, result):
     source is rewritten with the lines spliced in (byte for byte what a
     full run of the new data gives) and the run ends as a full run does.
     """
-    table = Table(module, params["path"], table_type)
+    table = Table(module, params["path"], table_type, file_contents=params["file_contents"])
     try:
         found = _delta_plan(module, params, table)
         if found is not None:
@@ -840,7 +982,7 @@ def _delta_plan(module, params, table):
     (_apply), so that the hashing overlaps with writing the new source."""
     path = table.path
     try:
-        if not is_fixed(table.type) or params["aliases"] or not params["exclusive"] \
+        if not is_fixed(table.type) or params["aliases"] or not params["exclusive"] or table.file_contents \
                 or table.lock(remove_leftovers=False):
             return None
         record = _read_record(path)
@@ -972,7 +1114,9 @@ def _plan(table, params, lines, items, result):
     """Compare the table on the host with the request; fills the counts of ``result``."""
     before_text = table.read()
     work = plan_source(before_text, lines, items, table.type, params["exclusive"], aliases=table.aliases,
-                       index_stale=table.index_stale, indexed=bool(table.suffixes))
+                       index_stale=table.index_stale, indexed=bool(table.suffixes), marker=_marker(table))
+    if table.file_contents:
+        work["incremental"] = False  # postmap -F: always a full build
     result.update(entries=work["entries"], added=len(work["added"]), removed=len(work["removed"]),
                   modified=len(work["modified"]), rebuilt=work["rebuilt"], incremental=work["incremental"],
                   changed=work["changed"])
@@ -980,7 +1124,11 @@ def _plan(table, params, lines, items, result):
     return work
 
 
-def _content_diffs(path, table_type, work, hide):
+def _marker(table):
+    return FILE_CONTENTS_MARKER if table.file_contents else MARKER
+
+
+def _content_diffs(path, table_type, work, hide, marker=MARKER):
     """The diff of the source: full text up to DIFF_LINE_LIMIT lines, else counts and a sample."""
     if not work["content_changed"]:
         return []
@@ -989,9 +1137,11 @@ def _content_diffs(path, table_type, work, hide):
                      before_header=path, after_header=path)]
     lines, current = work["lines"], work["current"]
     if len(lines) + len(current) <= DIFF_LINE_LIMIT:
+        before = work["before_text"]
+        before_marker = FILE_CONTENTS_MARKER if (before or "").startswith("# %s\n" % FILE_CONTENTS_MARKER) else MARKER
         return [dict(
-            before="" if work["before_text"] is None else diff_text_lines(current, table_type, hide),
-            after=diff_text_lines(lines, table_type, hide),
+            before="" if before is None else diff_text_lines(current, table_type, hide, before_marker),
+            after=diff_text_lines(lines, table_type, hide, marker),
             before_header=path, after_header=path)]
     return [dict(
         before="", after=summarise_lines(work["added"], work["removed"], work["modified"], current, lines, hide),

@@ -17,11 +17,6 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part
 
 PATH_VARIABLES = (
     ("vhosting_dovecot__users_file", "write", "the Dovecot accounts", "/etc/dovecot/vhosting-users"),
-    ("vhosting_dovecot__selfsigned_cert_file", "write", "a self-signed certificate",
-     "/etc/vhosting-postfix/tls/selfsigned.crt"),
-    ("vhosting_dovecot__selfsigned_key_file", "write", "a private key", "/etc/vhosting-postfix/tls/selfsigned.key"),
-    ("vhosting_dovecot__tls_cert_file", "read", "", ""),
-    ("vhosting_dovecot__tls_key_file", "read", "", ""),
 )
 TABLE_VARIABLES = ("vhosting_dovecot__sender_login_table",)
 # The role's drop-ins in Dovecot's conf.d (removed again without store: dovecot domains).
@@ -48,10 +43,6 @@ def build(ctx, problems):
     store: dovecot domain.
     """
     values, domains = ctx["values"], ctx["domains"]
-    cert, key = values["vhosting_dovecot__tls_cert_file"], values["vhosting_dovecot__tls_key_file"]
-    if bool(cert) != bool(key):
-        problems.append("vhosting_dovecot__tls_cert_file and vhosting_dovecot__tls_key_file: give both (the "
-                        "certificate chain and its key) or neither (a self-signed certificate, for tests only)")
     auth_socket = _socket(values, "vhosting_dovecot__auth_socket", problems)
     lmtp = values["vhosting_dovecot__lmtp_transport"]
     match = re.match(r"^lmtp:unix:(private/[A-Za-z0-9_.-]+)$", lmtp or "")
@@ -60,32 +51,35 @@ def build(ctx, problems):
                         "LMTP service listens on inside Postfix's queue directory)" % (lmtp,))
     kind = table_type(values, "vhosting_dovecot__table_type", problems)
     table = values["vhosting_dovecot__sender_login_table"]
-    if domains is None or not match:
+    # The certificates are the tls part's (built before this one).
+    tls = (ctx.get("built", {}).get("tls") or {}).get("fact")
+    if domains is None or not match or tls is None:
         return None
     if not domains["dovecot_domains"]:
         return {"table_paths": {table: None},
                 "probe": {"paths": list(DROPINS) + [values["vhosting_dovecot__users_file"]]},
                 "fact": {"enabled": False, "users": [], "dropins": list(DROPINS)}}
-    cert = cert or values["vhosting_dovecot__selfsigned_cert_file"]
-    key = key or values["vhosting_dovecot__selfsigned_key_file"]
     parameters = {
         "smtpd_sasl_type": "dovecot",
         "smtpd_sasl_path": auth_socket,
-        "smtpd_tls_cert_file": cert,
-        "smtpd_tls_key_file": key,
     }
     services = []
-    if values["vhosting_dovecot__submission"]:
+    submission = [(values["vhosting_dovecot__submission_service"], "submission", {
+        # STARTTLS before anything else, AUTH only over TLS.
+        "smtpd_tls_security_level": "encrypt"})] if values["vhosting_dovecot__submission"] else []
+    if values["vhosting_dovecot__submissions"]:
+        # RFC 8314: implicit TLS from the first byte.
+        submission.append((values["vhosting_dovecot__submissions_service"], "submissions", {
+            "smtpd_tls_wrappermode": "yes"}))
+    for service, syslog_name, tls_mode in submission:
         services.append({
-            "service": values["vhosting_dovecot__submission_service"],
+            "service": service,
             "type": "inet",
             "private": "n",
             "command": "smtpd",
             "exclusive_parameters": True,
-            "parameters": {
-                "syslog_name": "postfix/submission",
-                # STARTTLS before anything else, AUTH only over TLS.
-                "smtpd_tls_security_level": "encrypt",
+            "parameters": dict(tls_mode, **{
+                "syslog_name": "postfix/" + syslog_name,
                 "smtpd_tls_auth_only": "yes",
                 "smtpd_sasl_auth_enable": "yes",
                 "smtpd_sasl_security_options": "noanonymous",
@@ -96,13 +90,12 @@ def build(ctx, problems):
                 "smtpd_relay_restrictions": "permit_sasl_authenticated,reject",
                 "smtpd_recipient_restrictions": "permit_sasl_authenticated,reject",
                 "milter_macro_daemon_name": "ORIGINATING",
-            },
+            }),
         })
     tables = {table: "sender_logins"} if services else {}
-    selfsigned = not values["vhosting_dovecot__tls_cert_file"]
     return {
-        # A running Dovecot, and the test certificate when it is there already, cost no task of their own.
-        "probe": {"units": ["dovecot.service"], "paths": [cert] if selfsigned else []},
+        # A running Dovecot costs no task of its own.
+        "probe": {"units": ["dovecot.service"]},
         "parameters": parameters,
         "services": services,
         "tables": tables,
@@ -116,9 +109,10 @@ def build(ctx, problems):
             "users": domains["dovecot_users"],
             "lmtp_socket": "%s/%s" % (POSTFIX_QUEUE_DIRECTORY, match.group(1)),
             "auth_socket": "%s/%s" % (POSTFIX_QUEUE_DIRECTORY, auth_socket),
-            "tls_cert_file": cert,
-            "tls_key_file": key,
-            "selfsigned": selfsigned,
+            "tls_cert_file": tls["default"]["cert"],
+            "tls_key_file": tls["default"]["key"],
+            # Dovecot's local_name blocks: the certificate of each extra mail name.
+            "tls_sni": [{"name": c["name"], "cert": c["cert"], "key": c["key"]} for c in tls["sni"]],
             "recipient_delimiter": values["vhosting_server__recipient_delimiter"],
         },
     }

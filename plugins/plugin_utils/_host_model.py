@@ -49,6 +49,10 @@ REMOVED_VARIABLES = {
     "vhosting_domains__myhostname": "vhosting_server__myhostname",
     "vhosting_domains__mydomain": "vhosting_server__mydomain",
     "vhosting_relay__state_file": "nothing: the postconf module records what each role set",
+    "vhosting_dovecot__tls_cert_file": "vhosting_tls__cert_file (the vhosting.postfix.tls role owns the certificates)",
+    "vhosting_dovecot__tls_key_file": "vhosting_tls__key_file (the vhosting.postfix.tls role owns the certificates)",
+    "vhosting_dovecot__selfsigned_cert_file": "vhosting_tls__selfsigned_cert_file",
+    "vhosting_dovecot__selfsigned_key_file": "vhosting_tls__selfsigned_key_file",
 }
 
 
@@ -292,5 +296,8 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
         "users": sorted(set(probe["users"])),
         "groups": sorted(set(probe["groups"])),
         "modes": sorted(set(probe["modes"])),
+        # Dicts ({cert, key, names, required}), in the parts' order.
+        "certificates": probe["certificates"],
+        "listings": sorted(set(probe["listings"])),
     }
     return model

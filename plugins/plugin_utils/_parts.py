@@ -23,6 +23,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils import (
     _mail_auth_part,
     _relay_part,
     _server_part,
+    _tls_part,
 )
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import CONTRIBUTION_KEYS
 
@@ -31,6 +32,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import CONT
 # mail host), and how the relay policy names the role's main.cf parameters.
 ROLES = (
     ("server", "vhosting_server__", "server", None),
+    ("tls", "vhosting_tls__", "tls", "vhosting.postfix.tls role"),
     ("domains", "vhosting_domains__", "domains_role", "vhosting.postfix.domains role"),
     ("relay", "vhosting_relay__", "relay", "vhosting.postfix.relay role (vhosting_relay__*)"),
     ("dovecot", "vhosting_dovecot__", "dovecot", "vhosting.postfix.dovecot role"),
@@ -43,6 +45,7 @@ ROLE_PREFIXES = tuple((name, prefix) for name, prefix, _key, _label in ROLES)
 # contributions of those before it in ctx["built"]).
 REGISTRY = (
     _server_part.PART,
+    _tls_part.PART,
     _domains_part.PART,
     _lists.PART,
     _autoreply_model.PART,
@@ -127,7 +130,7 @@ def _rewritten(value, rewrite):
 
 
 # What a part may ask vhosting.postfix.host_probe about (besides its packages and stale files).
-PROBE_KINDS = ("paths", "units", "users", "groups", "modes")
+PROBE_KINDS = ("paths", "units", "users", "groups", "modes", "certificates", "listings")
 
 
 def assemble(built, registry=REGISTRY, composed=COMPOSED):

@@ -395,12 +395,13 @@ DOVECOT_BOX = {"domain": "imap.test", "class": "mailbox", "store": "dovecot",
 def test_a_self_signed_test_certificate_is_announced_as_a_warning(tmp_path, home, cert, warned):
     host = {"vhosting_domain__imap_test": DOVECOT_BOX}
     if cert:
-        host.update(vhosting_dovecot__tls_cert_file=cert, vhosting_dovecot__tls_key_file="/etc/ssl/private/mail.key")
+        host.update(vhosting_tls__source="files", vhosting_tls__cert_file=cert,
+                    vhosting_tls__key_file="/etc/ssl/private/mail.key")
     result = play(tmp_path, {"mx1": host}).run("mx1")
-    assert model_of(result)["dovecot"]["selfsigned"] is (not cert)
+    assert (model_of(result)["tls"]["source"] == "selfsigned") is (not cert)
     if warned:
         assert len(result["warnings"]) == 1
-        assert result["warnings"][0].startswith("mx1: no certificate given (vhosting_dovecot__tls_cert_file")
+        assert result["warnings"][0].startswith("mx1: vhosting_tls__source is selfsigned, so IMAP and submission")
         assert "self-signed certificate made on the host (/etc/vhosting-postfix/tls/selfsigned.crt)" in result["warnings"][0]
     else:
         assert "warnings" not in result

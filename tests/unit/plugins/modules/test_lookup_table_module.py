@@ -602,3 +602,230 @@ def test_a_delta_hides_values_in_its_diff_summary(host, capsys):
     result = run(host, capsys, probe=True, format="postmap", input_digest="d2", delta=_delta_file(host, old, new),
                  base_digest="d1", hide_values=True, _ansible_diff=True)
     assert result["delta"] and "new3" not in json.dumps(result) and "********" in result["diff"]["after"]
+
+
+# ------------------------------------- file_contents: postmap -F (tls_server_sni_maps)
+
+def pem_files(host, *names, **kwargs):
+    """Stand-in key and certificate files under host/certs (mtime `age` seconds ago, if given); their paths."""
+    directory = host / "certs"
+    directory.mkdir(exist_ok=True)
+    paths = []
+    for name in names:
+        path = directory / name
+        path.write_text("-----BEGIN %s-----\nSECRET-%s\n" % (name, name))
+        if "age" in kwargs:
+            set_age(kwargs["age"], path)
+        paths.append(str(path))
+    return paths
+
+
+def set_age(seconds, *paths, **kwargs):
+    """Set the mtime of paths to `seconds` ago (follow_symlinks=False: the symbolic link itself)."""
+    import time  # pylint: disable=import-outside-toplevel
+
+    when = time.time() - seconds
+    for path in paths:
+        os.utime(str(path), (when, when), follow_symlinks=kwargs.get("follow_symlinks", True))
+
+
+def sni(host, capsys, entries, **args):
+    args.setdefault("path", str(host / "etc" / "sni"))
+    args.setdefault("file_contents", True)
+    return run(host, capsys, entries=entries, **args)
+
+
+def snapshot(*paths):
+    """Content and mtime of files: what 'left untouched' compares."""
+    return [(open(str(p), "rb").read(), os.stat(str(p)).st_mtime_ns) for p in paths]
+
+
+def test_file_contents_builds_with_postmap_F_a_private_table_and_shows_only_the_names(host, capsys):
+    key, chain = pem_files(host, "key.pem", "chain.pem")
+    source, index = host / "etc" / "sni", host / "etc" / "sni.lmdb"
+    result = sni(host, capsys, {"mail.example.net": "%s %s" % (key, chain), "Other.Example": [key, chain]},
+                 _ansible_diff=True)
+    assert result["changed"] and result["rebuilt"] and not result["incremental"] and result["added"] == 2
+    calls = postmap_calls(host)
+    assert len(calls) == 1 and calls[0].startswith("-F lmdb:%s/.sni." % (host / "etc")) and calls[0].endswith("/sni")
+    text = source.read_text()
+    assert text.startswith("# %s\n" % lookup_table.FILE_CONTENTS_MARKER)
+    assert "mail.example.net\t%s %s\n" % (key, chain) in text and "other.example\t%s, %s\n" % (key, chain) in text
+    assert attrs(source)[2] == attrs(index)[2] == 0o600
+    assert "mail.example.net\t%s %s" % (key, chain) in result["diff"]["after"]  # the names are not secret
+    assert "SECRET" not in json.dumps(result)  # the content is never read into the result
+    again = sni(host, capsys, {"mail.example.net": "%s %s" % (key, chain), "Other.Example": [key, chain]})
+    assert not again["changed"] and not again["rebuilt"] and len(postmap_calls(host)) == 1
+
+
+@pytest.mark.parametrize("bad, problem", [
+    ("missing", "does not exist"),
+    ("relative", "is not an absolute path"),
+    ("directory", "is not a regular file"),
+    ("dangling", "is a symbolic link to a missing file"),
+])
+def test_file_contents_refuses_a_file_postmap_could_not_read_and_changes_nothing(host, capsys, bad, problem):
+    key, chain = pem_files(host, "key.pem", "chain.pem")
+    source, index = host / "etc" / "sni", host / "etc" / "sni.lmdb"
+    sni(host, capsys, {"a.example": "%s %s" % (key, chain)})
+    name = {"missing": str(host / "certs" / "gone.pem"), "relative": "certs/chain.pem", "directory": str(host / "certs"),
+            "dangling": str(host / "certs" / "dangling.pem")}[bad]
+    if bad == "dangling":
+        os.symlink(str(host / "certs" / "nowhere.pem"), name)
+    before = snapshot(source, index)
+    for check_mode in (True, False):
+        result = sni(host, capsys, {"a.example": "%s %s" % (key, chain), "b.example": [key, name]},
+                     _ansible_check_mode=check_mode)
+        assert result["failed"] and not result["changed"]
+        assert "key 'b.example': %s %s" % (name, problem) in result["msg"] and "file_contents" in result["msg"]
+    assert snapshot(source, index) == before
+    assert len(postmap_calls(host)) == 1
+    assert sorted(os.listdir(host / "etc")) == ["sni", "sni.lmdb"]
+
+
+def test_file_contents_refuses_a_missing_file_of_a_new_table_and_creates_nothing(host, capsys):
+    key, = pem_files(host, "key.pem")
+    result = sni(host, capsys, {"a.example": "%s %s" % (key, host / "certs" / "fullchain.pem")})
+    assert result["failed"] and "key 'a.example': %s does not exist" % (host / "certs" / "fullchain.pem") in result["msg"]
+    assert os.listdir(host / "etc") == [] and postmap_calls(host) == []
+
+
+def test_file_contents_checks_the_entries_kept_from_the_source_too(host, capsys):
+    key, chain, other = pem_files(host, "key.pem", "chain.pem", "other.pem")
+    source, index = host / "etc" / "sni", host / "etc" / "sni.lmdb"
+    sni(host, capsys, {"a.example": "%s %s" % (key, chain)})
+    os.unlink(chain)
+    before = snapshot(source, index)
+    result = sni(host, capsys, {"b.example": "%s %s" % (key, other)}, exclusive=False)
+    assert result["failed"] and "key 'a.example': %s does not exist" % chain in result["msg"]
+    assert snapshot(source, index) == before and len(postmap_calls(host)) == 1
+
+
+def test_a_file_newer_than_the_index_makes_it_stale_with_the_same_source(host, capsys):
+    key, chain = pem_files(host, "key.pem", "chain.pem", age=300)
+    source, index = host / "etc" / "sni", host / "etc" / "sni.lmdb"
+    entries = {"mail.example.net": "%s %s" % (key, chain)}
+    sni(host, capsys, entries)
+    set_age(100, source, index)
+    assert not sni(host, capsys, entries)["changed"]  # the files are older than the index
+    text = source.read_bytes()
+    set_age(50, chain)  # renewed after the index was built
+    result = sni(host, capsys, entries)
+    assert result["changed"] and result["rebuilt"] and not result["incremental"]
+    assert (result["added"], result["removed"], result["modified"]) == (0, 0, 0)
+    assert source.read_bytes() == text
+    assert postmap_calls(host)[-1].startswith("-F lmdb:") and len(postmap_calls(host)) == 2
+    assert os.stat(str(index)).st_mtime_ns > os.stat(chain).st_mtime_ns
+    assert attrs(index) == attrs(source)
+    again = sni(host, capsys, entries)
+    assert not again["changed"] and len(postmap_calls(host)) == 2
+
+
+def test_without_file_contents_a_newer_file_named_in_a_value_is_no_reason_to_rebuild(host, capsys):
+    key, = pem_files(host, "key.pem", age=300)
+    source, index = host / "etc" / "sni", host / "etc" / "sni.lmdb"
+    sni(host, capsys, {"a.example": key}, file_contents=False)
+    set_age(100, source, index)
+    set_age(50, key)
+    assert not sni(host, capsys, {"a.example": key}, file_contents=False)["changed"]
+    assert sni(host, capsys, {"a.example": key})["rebuilt"]
+
+
+@pytest.mark.parametrize("target_age, link_age", [(50, 400), (400, None)], ids=["newer-target", "link-replaced"])
+def test_a_symbolic_link_pointed_at_another_file_makes_the_index_stale(host, capsys, target_age, link_age):
+    """certbot renews into archive/ and repoints live/: a newer target, or a link replaced after the build (even by
+    one pointing at an older file, a rollback), rebuilds the index."""
+    key, old, new = pem_files(host, "key.pem", "chain1.pem", "chain2.pem", age=300)
+    live = host / "certs" / "fullchain.pem"
+    os.symlink(old, str(live))
+    set_age(300, live, follow_symlinks=False)
+    source, index = host / "etc" / "sni", host / "etc" / "sni.lmdb"
+    entries = {"mail.example.net": "%s %s" % (key, live)}
+    sni(host, capsys, entries)
+    set_age(100, source, index)
+    assert not sni(host, capsys, entries)["changed"]
+    set_age(target_age, new)
+    os.unlink(str(live))
+    os.symlink(new, str(live))
+    if link_age is not None:
+        set_age(link_age, live, follow_symlinks=False)
+    result = sni(host, capsys, entries)
+    assert result["changed"] and result["rebuilt"] and result["modified"] == 0
+    assert not sni(host, capsys, entries)["changed"]
+
+
+def test_check_mode_reports_the_rebuild_for_a_newer_file_and_writes_nothing(host, capsys):
+    key, chain = pem_files(host, "key.pem", "chain.pem", age=300)
+    source, index = host / "etc" / "sni", host / "etc" / "sni.lmdb"
+    entries = {"mail.example.net": "%s %s" % (key, chain)}
+    sni(host, capsys, entries)
+    set_age(100, source, index)
+    set_age(50, key)
+    before = snapshot(source, index)
+    checked = sni(host, capsys, entries, _ansible_check_mode=True)
+    assert checked["changed"] and checked["rebuilt"]
+    assert snapshot(source, index) == before and len(postmap_calls(host)) == 1
+    assert sorted(os.listdir(host / "etc")) == ["sni", "sni.lmdb"]
+    assert sni(host, capsys, entries)["rebuilt"] and len(postmap_calls(host)) == 2
+
+
+def test_the_probe_misses_when_a_file_is_newer_than_the_index(host, capsys):
+    """The action plugin's fast path: the same request, but a renewed certificate must not be 'input_unchanged'."""
+    if not xattrs_work(host / "etc"):
+        pytest.skip("no user extended attributes on this filesystem")
+    key, chain = pem_files(host, "key.pem", "chain.pem", age=300)
+    source, index = host / "etc" / "sni", host / "etc" / "sni.lmdb"
+    entries = {"mail.example.net": "%s %s" % (key, chain)}
+    first = sni(host, capsys, entries, input_digest="d1")
+    assert first["changed"] and "delta_ready" not in first  # never a delta: that would update the index in place
+    assert run(host, capsys, path=str(source), probe=True, file_contents=True, input_digest="d1")["input_unchanged"]
+    set_age(100, source, index)
+    set_age(50, chain)
+    missed = run(host, capsys, path=str(source), probe=True, file_contents=True, input_digest="d1")
+    assert missed["probe_miss"] and "stale" in missed["reason"]
+    assert sni(host, capsys, entries, input_digest="d1")["rebuilt"]
+    assert run(host, capsys, path=str(source), probe=True, file_contents=True, input_digest="d1")["input_unchanged"]
+
+
+@pytest.mark.parametrize("args, named", [
+    ({"type": "texthash"}, "not texthash"),
+    ({"type": "pcre"}, "not pcre"),
+    ({"type": "lmdb", "aliases": True, "path": "aliases"}, "aliases=true"),
+])
+def test_file_contents_is_refused_for_a_table_postmap_does_not_index(host, capsys, args, named):
+    key, = pem_files(host, "key.pem")
+    if "path" in args:
+        args["path"] = str(host / "etc" / args["path"])
+    for probe in (False, True):
+        extra = {"probe": True, "input_digest": "d1"} if probe else {}
+        result = sni(host, capsys, {"a.example": key}, **dict(args, **extra))
+        assert result["failed"] and "file_contents" in result["msg"] and named in result["msg"]
+    assert os.listdir(host / "etc") == [] and postmap_calls(host) == []
+
+
+def test_turning_file_contents_on_and_off_rebuilds_the_index(host, capsys):
+    key, chain = pem_files(host, "key.pem", "chain.pem")
+    entries = {"mail.example.net": "%s %s" % (key, chain)}
+    sni(host, capsys, entries, file_contents=False)
+    assert not postmap_calls(host)[-1].startswith("-F")
+    on = sni(host, capsys, entries, _ansible_diff=True)
+    assert on["changed"] and on["rebuilt"] and (on["added"], on["modified"]) == (0, 0)
+    assert postmap_calls(host)[-1].startswith("-F lmdb:")
+    assert lookup_table.FILE_CONTENTS_MARKER in on["diff"]["after"]
+    assert lookup_table.FILE_CONTENTS_MARKER not in on["diff"]["before"]
+    assert not sni(host, capsys, entries)["changed"]
+    off = sni(host, capsys, entries, file_contents=False)
+    assert off["changed"] and off["rebuilt"] and not postmap_calls(host)[-1].startswith("-F")
+    assert len(postmap_calls(host)) == 3
+
+
+def test_file_contents_never_updates_a_big_index_in_place(host, capsys):
+    key, chain, other = pem_files(host, "key.pem", "chain.pem", "other.pem")
+    data = host / "big.txt"
+    data.write_text("".join("h%d.example\t%s %s\n" % (i, key, chain) for i in range(20000)))
+    run(host, capsys, path=str(host / "etc" / "sni"), src=str(data), format="postmap", file_contents=True)
+    data.write_text("".join("h%d.example\t%s %s\n" % (i, key, other if i == 5 else chain) for i in range(20000)))
+    result = run(host, capsys, path=str(host / "etc" / "sni"), src=str(data), format="postmap", file_contents=True)
+    assert result["changed"] and result["rebuilt"] and result["modified"] == 1 and not result["incremental"]
+    calls = postmap_calls(host)
+    assert len(calls) == 2 and all(call.startswith("-F lmdb:") for call in calls)

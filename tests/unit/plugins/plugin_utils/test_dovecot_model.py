@@ -110,14 +110,21 @@ def test_without_dovecot_domains_the_relay_role_keeps_transport_maps():
 def test_the_dovecot_part_sasl_submission_and_sender_logins():
     model = host_model(values(), store())
     part = model["dovecot"]
-    assert part["enabled"] and part["selfsigned"]
-    assert part["parameters"] == {"smtpd_sasl_type": "dovecot", "smtpd_sasl_path": "private/auth",
-                                  "smtpd_tls_cert_file": "/etc/vhosting-postfix/tls/selfsigned.crt",
-                                  "smtpd_tls_key_file": "/etc/vhosting-postfix/tls/selfsigned.key"}
-    service = part["services"][0]
+    assert part["enabled"] and model["tls"]["source"] == "selfsigned"
+    assert part["parameters"] == {"smtpd_sasl_type": "dovecot", "smtpd_sasl_path": "private/auth"}
+    # The certificate is the tls part's.
+    assert part["tls_cert_file"] == "/etc/vhosting-postfix/tls/selfsigned.crt"
+    assert part["tls_key_file"] == "/etc/vhosting-postfix/tls/selfsigned.key"
+    service, implicit = part["services"]
     assert (service["service"], service["type"], service["command"]) == ("submission", "inet", "smtpd")
     overrides = service["parameters"]
     assert overrides["smtpd_tls_security_level"] == "encrypt" and overrides["smtpd_tls_auth_only"] == "yes"
+    # Port 465: the same rules, TLS from the first byte (RFC 8314).
+    assert implicit["service"] == "submissions" and implicit["parameters"]["smtpd_tls_wrappermode"] == "yes"
+    assert "smtpd_tls_security_level" not in implicit["parameters"]
+    same = dict((k, v) for k, v in implicit["parameters"].items() if k not in ("smtpd_tls_wrappermode", "syslog_name"))
+    assert same == dict((k, v) for k, v in overrides.items() if k not in ("smtpd_tls_security_level", "syslog_name"))
+    assert implicit["parameters"]["syslog_name"] == "postfix/submissions"
     assert overrides["smtpd_sender_login_maps"] == "lmdb:/etc/postfix/vhosting_sender_logins"
     assert overrides["smtpd_sender_restrictions"].startswith("reject_sender_login_mismatch")
     assert overrides["smtpd_relay_restrictions"] == "permit_sasl_authenticated,reject"
@@ -131,13 +138,14 @@ def test_the_dovecot_part_sasl_submission_and_sender_logins():
 
 
 def test_without_submission_no_service_and_no_sender_login_table():
-    model = host_model(values(vhosting_dovecot__submission=False), store())
+    model = host_model(values(vhosting_dovecot__submission=False, vhosting_dovecot__submissions=False), store())
     part = model["dovecot"]
     assert part["services"] == [] and part["tables"] == {} and "sender_logins" not in model["maps"]
+    only_465 = host_model(values(vhosting_dovecot__submission=False), store())["dovecot"]
+    assert [s["service"] for s in only_465["services"]] == ["submissions"]
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"vhosting_dovecot__tls_cert_file": "/etc/ssl/mx.pem"}, "give both"),
     ({"vhosting_dovecot__lmtp_transport": "lmtp:inet:127.0.0.1:24"}, "must be lmtp:unix:private/<name>"),
     ({"vhosting_dovecot__auth_socket": "/run/dovecot/auth"}, "must be private/<name>"),
     ({"vhosting_dovecot__users_file": "users"}, "must be an absolute file name"),
@@ -150,20 +158,27 @@ def test_bad_dovecot_settings_are_refused(overrides, message):
     assert message in str(info.value)
 
 
-def test_given_certificates_are_used_and_no_self_signed_one_is_made():
-    part = host_model(values(vhosting_dovecot__tls_cert_file="/etc/ssl/mx.pem", vhosting_dovecot__tls_key_file="/etc/ssl/mx.key"),
-                      store())["dovecot"]
-    assert not part["selfsigned"]
-    assert part["parameters"]["smtpd_tls_cert_file"] == "/etc/ssl/mx.pem"
+def test_given_certificates_are_dovecots_and_the_sni_names_get_local_name_blocks():
+    part = host_model(values(vhosting_tls__source="files", vhosting_tls__cert_file="/etc/ssl/mx.pem",
+                             vhosting_tls__key_file="/etc/ssl/mx.key",
+                             vhosting_tls__names=[{"name": "mail.store.test", "cert_file": "/etc/ssl/store.pem",
+                                                   "key_file": "/etc/ssl/store.key"}]), store())["dovecot"]
+    assert (part["tls_cert_file"], part["tls_key_file"]) == ("/etc/ssl/mx.pem", "/etc/ssl/mx.key")
+    assert part["tls_sni"] == [{"name": "mail.store.test", "cert": "/etc/ssl/store.pem", "key": "/etc/ssl/store.key"}]
 
 
-def test_the_probe_reads_the_service_and_the_test_certificate_only_when_one_is_made():
+def test_the_old_certificate_variables_name_their_successors():
+    from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model import check_variable_names
+
+    found = check_variable_names(["vhosting_dovecot__tls_cert_file", "vhosting_dovecot__selfsigned_key_file"], {})
+    assert found == ["vhosting_dovecot__selfsigned_key_file: this variable was removed; use vhosting_tls__selfsigned_key_file",
+                     "vhosting_dovecot__tls_cert_file: this variable was removed; use vhosting_tls__cert_file (the "
+                     "vhosting.postfix.tls role owns the certificates)"]
+
+
+def test_the_probe_reads_the_service():
     model = host_model(values(), store())
     assert "dovecot.service" in model["probe"]["units"]
-    assert model["dovecot"]["tls_cert_file"] in model["probe"]["paths"]
-    given = host_model(values(vhosting_dovecot__tls_cert_file="/etc/ssl/mx.pem",
-                              vhosting_dovecot__tls_key_file="/etc/ssl/mx.key"), store())
-    assert "/etc/ssl/mx.pem" not in given["probe"]["paths"]
 
 
 def test_the_fact_carries_no_secret():

@@ -55,12 +55,12 @@ def test_a_list_alias_command_never_needs_a_shell():
     ("vhosting_dovecot__users_file", "/usr/lib/x", "is inside /usr"),
     ("vhosting_dovecot__users_file", "dovecot-users", "must be an absolute file name"),
     ("vhosting_dovecot__users_file", "/etc/dovecot/../passwd", "contains '..'"),
-    ("vhosting_dovecot__selfsigned_key_file", "/etc/ssh/ssh_host_rsa_key", "is in /etc outside"),
-    ("vhosting_dovecot__selfsigned_key_file", "/root/.ssh/id_rsa", "is inside /root"),
-    ("vhosting_dovecot__selfsigned_cert_file", "/etc/postfix/main.cf", "is /etc/postfix/main.cf"),
-    ("vhosting_dovecot__selfsigned_cert_file", "/etc/vhosting-postfix/tls/my cert.pem", "no spaces"),
-    ("vhosting_dovecot__tls_key_file", "/etc/shadow", "not a certificate or key"),
-    ("vhosting_dovecot__tls_cert_file", "/etc/ssl/certs/$HOST.pem", "no spaces, quotes, '$'"),
+    ("vhosting_tls__selfsigned_key_file", "/etc/ssh/ssh_host_rsa_key", "is in /etc outside"),
+    ("vhosting_tls__selfsigned_key_file", "/root/.ssh/id_rsa", "is inside /root"),
+    ("vhosting_tls__selfsigned_cert_file", "/etc/postfix/main.cf", "is /etc/postfix/main.cf"),
+    ("vhosting_tls__selfsigned_cert_file", "/etc/vhosting-postfix/tls/my cert.pem", "no spaces"),
+    ("vhosting_tls__key_file", "/etc/shadow", "not a certificate or key"),
+    ("vhosting_tls__cert_file", "/etc/ssl/certs/$HOST.pem", "no spaces, quotes, '$'"),
     ("vhosting_domains__lists_spool", "/etc", "is inside /etc"),
     ("vhosting_domains__lists_spool", "/", "is the root directory"),
     ("vhosting_domains__lists_spool", "/var/spool", "holds other things"),
@@ -78,21 +78,22 @@ def test_a_path_variable_that_names_a_system_file_or_directory_is_refused(name, 
 
 def test_two_path_variables_on_one_file_are_refused():
     found = problems(STORE, vhosting_dovecot__users_file="/etc/vhosting-postfix/tls/selfsigned.key")
-    assert "vhosting_dovecot__selfsigned_key_file: '/etc/vhosting-postfix/tls/selfsigned.key' is also " \
+    assert "vhosting_tls__selfsigned_key_file: '/etc/vhosting-postfix/tls/selfsigned.key' is also " \
            "vhosting_dovecot__users_file" in found[0] or any("is also" in p for p in found), found
 
 
 @pytest.mark.parametrize("name, value", [
     ("vhosting_dovecot__users_file", "/etc/dovecot/vhosting-users"),
     ("vhosting_dovecot__users_file", "/etc/vhosting-postfix/dovecot-users"),
-    ("vhosting_dovecot__tls_cert_file", "/etc/letsencrypt/live/mx.example.test/fullchain.pem"),
+    ("vhosting_tls__cert_file", "/etc/letsencrypt/live/mx.example.test/fullchain.pem"),
     ("vhosting_domains__lists_spool", "/srv/lists"),
     ("vhosting_domains__mailbox_base", "/srv/mail"),
 ])
 def test_ordinary_paths_pass(name, value):
     overrides = {name: value}
-    if name == "vhosting_dovecot__tls_cert_file":
-        overrides["vhosting_dovecot__tls_key_file"] = "/etc/letsencrypt/live/mx.example.test/privkey.pem"
+    if name == "vhosting_tls__cert_file":
+        overrides["vhosting_tls__key_file"] = "/etc/letsencrypt/live/mx.example.test/privkey.pem"
+        overrides["vhosting_tls__source"] = "files"
     host_model(role_values(**overrides), STORE, hostname="mx")
 
 
