@@ -197,6 +197,8 @@ def build(ctx, problems):
             "listings": [RENEWAL_DIRECTORY],
             "paths": [RENEWAL_HOOK, TIMER_DROPIN],
             "units": ["certbot.timer"] if acme else [],
+            # The self-signed keys' owner and mode (the role fixes them only when they differ).
+            "modes": [c["key"] for c in certificates] if source == "selfsigned" else [],
         },
         "fact": {
             "source": source,

@@ -32,7 +32,7 @@ TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1800"))
 # first: with pytest-xdist the long runs start first and the short tests fill
 # the gaps (tests/conftest.py sorts).
 DURATION = {"dbtables": 7, "mail_auth": 7, "faults": 6, "dovecot": 5, "domains": 4, "lookup_table": 4, "lists": 3, "relay": 3,
-            "default": 2, "postconf": 2}
+            "tls": 4, "default": 2, "postconf": 2}
 SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 # The tasks that reach a host in the idempotence run (a run that changes
 # nothing), per host at most, counted by the vhosting.postfix.round_trips
@@ -42,7 +42,7 @@ SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 # five roles and the dns_records playbook (its model, the records' module, the
 # merge and the DNS update on the control node) on the receiver.
 ROUND_TRIPS = {"default": 3, "lookup_table": 3, "postconf": 1, "domains": 7, "relay": 9, "faults": 14,
-               "dovecot": 16, "lists": 19, "dbtables": 34, "mail_auth": 37}
+               "dovecot": 16, "tls": 17, "lists": 19, "dbtables": 34, "mail_auth": 37}
 _TRIPS_RE = re.compile(r"^vhosting\.postfix round trips: (.*)$", re.MULTILINE)
 
 

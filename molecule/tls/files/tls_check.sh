@@ -2,7 +2,8 @@
 # tls_check.sh HOST PORT smtp|implicit NAME CAFILE
 # Connects (STARTTLS for smtp, TLS from the first byte otherwise) asking for
 # NAME by SNI, verifies the chain against CAFILE and that the certificate is
-# valid for NAME; prints "serial=... subject=..." of the certificate served.
+# valid for NAME; prints "serial=... names=DNS:..." of the certificate served
+# (its subjectAltName: newer CAs, pebble 2.6 among them, leave the subject empty).
 # Exits non-zero (saying why) when the handshake or the verification fails.
 set -eu
 host=$1 port=$2 mode=$3 name=$4 ca=$5
@@ -15,5 +16,7 @@ if ! out=$(openssl s_client "$@" </dev/null 2>&1); then
   printf '%s\n' "$out" | grep -iE 'verify|error|alert' | head -5 >&2
   exit 1
 fi
-printf '%s\n' "$out" | openssl x509 -noout -serial -subject | tr '\n' ' '
-echo
+cert=$(printf '%s\n' "$out" | openssl x509)
+serial=$(printf '%s\n' "$cert" | openssl x509 -noout -serial)
+names=$(printf '%s\n' "$cert" | openssl x509 -noout -ext subjectAltName | sed -n 's/^ *//; s/, /,/g; /^DNS:/p')
+echo "$serial names=$names"
