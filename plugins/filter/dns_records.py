@@ -17,6 +17,11 @@ description:
     domain's DMARC record, the key of one DKIM selector - give each host its own selector), when one host publishes a
     record that another deletes (a retired DKIM selector), or when one MX target has two preferences.
   - An RRset has one TTL (RFC 2181 5.2), the smallest that the hosts give.
+  - An item may also carry C(mta_sts) (the host's C({mode, max_age, rua}), from C(vhosting_tls__*)) and
+    C(mta_sts_domains) (the domains it hosts). Then each such domain gets a C(_mta-sts) TXT record (mode C(testing) or
+    C(enforce); its id is a digest of the policy, which lists every MX target of the domain in the merged records, and
+    the record carries the policy text in C(policy)) and a C(_smtp._tls) TXT record (when C(rua) is set). Hosts of one
+    domain that give different settings are an error naming both.
   - "The same plugin file provides the filters C(dns_records_table) (the merged records as a plain aligned text table,
     one block per domain, columns name, type, TTL and value; a value longer than I(width) characters, default 72, is
     shortened in the middle and a last line says so; C(width=0) shows everything), C(dns_zone_fragment) (the records
@@ -29,7 +34,7 @@ description:
   - See docs/dns-records.md and C(playbooks/dns_records.yml).
 options:
   _input:
-    description: List of C({host, records}).
+    description: List of C({host, records}), optionally with C(mta_sts) and C(mta_sts_domains).
     type: list
     elements: dict
     required: true

@@ -12,7 +12,9 @@ the filters of ``plugins/filter/dns_records.py`` (see docs/dns-records.md):
   same record from several hosts is one record, and two hosts that disagree
   on a record that must be unique (the SPF record of a name, the DMARC
   record, one DKIM selector's key), or one that publishes a record that the
-  other deletes, are an error naming both hosts;
+  other deletes, are an error naming both hosts; then it adds each domain's
+  MTA-STS and TLS reporting records (:func:`mta_sts_records`), which need the
+  MX records of every host;
 * :func:`table` renders them as an aligned text table for the operator;
 * :func:`zone_fragment` renders one domain's records as a zone-file fragment
   (RFC 1035 master file syntax, as BIND reads it);
@@ -31,6 +33,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import re
 
 
@@ -268,7 +271,89 @@ def merge(results):
             out = [{"domain": domain, "name": name, "type": rtype, "value": value, "ttl": ttl, "state": "present",
                     "hosts": sorted(set(hosts))} for value, hosts in values]
         merged.setdefault(domain, []).extend(out)
+    mta_sts_records(results, merged)
     return dict((domain, sorted(merged[domain], key=record_key)) for domain in sorted(merged, key=name_key))
+
+
+# --------------------------------------------------------------------------
+# MTA-STS (RFC 8461) and TLS reporting (RFC 8460)
+# --------------------------------------------------------------------------
+
+MTA_STS_MODES = ("none", "testing", "enforce")
+# RFC 8461 3.2: max_age at most 31557600 seconds (a year).
+MTA_STS_MAX_AGE = 31557600
+# RFC 8460 3: rua is one or more mailto: or https: URIs, separated by commas.
+_RUA_RE = re.compile(r"^(?:mailto:[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+|https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?)"
+                     r"(?:,(?:mailto:[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+|https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?"
+                     r"(?:/[A-Za-z0-9._~/-]*)?))*$")
+
+
+def check_mta_sts(settings, where):
+    """``settings`` ({mode, max_age, rua}) checked: (mode, max_age, rua); raises DnsRecordsError naming ``where``."""
+    if not isinstance(settings, dict):
+        raise DnsRecordsError("%s: mta_sts must be {mode, max_age, rua}, not %r" % (where, settings))
+    mode, max_age, rua = settings.get("mode", "none"), settings.get("max_age", 604800), settings.get("rua") or ""
+    if mode not in MTA_STS_MODES:
+        raise DnsRecordsError("%s: MTA-STS mode %r is not one of %s" % (where, mode, ", ".join(MTA_STS_MODES)))
+    if isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= MTA_STS_MAX_AGE:
+        raise DnsRecordsError("%s: MTA-STS max_age %r is not a number of seconds up to %d (RFC 8461)"
+                              % (where, max_age, MTA_STS_MAX_AGE))
+    if not isinstance(rua, str) or (rua and not _RUA_RE.match(rua)):
+        raise DnsRecordsError("%s: TLS report address %r is not mailto:ADDRESS or an https:// URL (several: "
+                              "comma-separated, RFC 8460)" % (where, rua))
+    return mode, max_age, rua
+
+
+def mta_sts_policy(mode, targets, max_age):
+    """The policy file (RFC 8461 3.2, CRLF lines) for the MX ``targets`` (names without the final dot)."""
+    lines = ["version: STSv1", "mode: %s" % mode] + ["mx: %s" % t for t in sorted(set(targets))]
+    return "\r\n".join(lines + ["max_age: %d" % max_age]) + "\r\n"
+
+
+def mta_sts_id(policy):
+    """The policy's id for the _mta-sts record: changes whenever the policy does (1 to 32 letters and digits)."""
+    return hashlib.sha256(policy.encode("utf-8")).hexdigest()[:32]
+
+
+def mta_sts_records(results, merged):
+    """Add to ``merged`` the _mta-sts and _smtp._tls TXT records of the domains whose hosts ask for them.
+
+    Each result may carry ``mta_sts`` ({mode, max_age, rua}, the host's settings) and ``mta_sts_domains`` (the
+    domains it hosts). All hosts of a domain must agree (else an error naming both). The policy lists every MX
+    target of the domain in the merged records (the primaries' and the backups'), so its id changes when an MX
+    is added or removed; the _mta-sts record carries the policy text in ``policy`` (the file to serve at
+    https://mta-sts.DOMAIN/.well-known/mta-sts.txt).
+    """
+    wanted = {}  # domain -> (settings, [hosts])
+    for result in results:
+        if result.get("mta_sts") is None:
+            continue
+        host = result["host"]
+        settings = check_mta_sts(result["mta_sts"], "host %s" % host)
+        for domain in result.get("mta_sts_domains") or []:
+            domain = normalise_name(domain, "host %s: mta_sts_domains" % host)
+            if domain in wanted and wanted[domain][0] != settings:
+                raise DnsRecordsError(
+                    "%s: %s and %s want different MTA-STS or TLS report settings (%s against %s); the hosts of a "
+                    "domain publish one policy: make them agree" % (domain, _hosts(wanted[domain][1]), host,
+                                                                   "mode %s, max_age %d, rua %r" % wanted[domain][0],
+                                                                   "mode %s, max_age %d, rua %r" % settings))
+            wanted.setdefault(domain, (settings, []))[1].append(host)
+    for domain, ((mode, max_age, rua), hosts) in sorted(wanted.items()):
+        mx = [r for r in merged.get(domain, []) if r["type"] == "MX" and r["name"] == domain and r["state"] == "present"]
+        if not mx:
+            continue
+        ttl = min(r["ttl"] for r in mx)
+        records = merged[domain]
+        if mode != "none":
+            policy = mta_sts_policy(mode, [r["value"].split(" ", 1)[1].rstrip(".") for r in mx], max_age)
+            records.append({"domain": domain, "name": "_mta-sts." + domain, "type": "TXT",
+                            "value": "v=STSv1; id=%s" % mta_sts_id(policy), "ttl": ttl, "state": "present",
+                            "hosts": sorted(set(hosts)), "policy": policy})
+        if rua:
+            records.append({"domain": domain, "name": "_smtp._tls." + domain, "type": "TXT",
+                            "value": "v=TLSRPTv1; rua=%s" % rua, "ttl": ttl, "state": "present",
+                            "hosts": sorted(set(hosts))})
 
 
 # --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import re
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import INDEX_SUFFIXES
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._address import DOMAIN_RE
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._dns_records import DnsRecordsError, check_mta_sts
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_checks import path_problem
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part
 
@@ -124,6 +125,12 @@ def build(ctx, problems):
                               ("vhosting_tls__acme_key_type", KEY_TYPES)):
         if values[variable] not in choices:
             problems.append("%s: %r is not one of %s" % (variable, values[variable], ", ".join(choices)))
+    mta_sts = {"mode": values["vhosting_tls__mta_sts"], "max_age": values["vhosting_tls__mta_sts_max_age"],
+               "rua": values["vhosting_tls__tlsrpt_rua"] or ""}
+    try:
+        check_mta_sts(mta_sts, "vhosting_tls__mta_sts, vhosting_tls__mta_sts_max_age, vhosting_tls__tlsrpt_rua")
+    except DnsRecordsError as exc:
+        problems.append(str(exc))
     acme = None
     if source == "acme":
         directory, email = values["vhosting_tls__acme_directory"], values["vhosting_tls__acme_email"]
@@ -214,6 +221,8 @@ def build(ctx, problems):
             "sni_table": SNI_TABLE,
             "sni_type": kind,
             "sni_index_suffixes": list(INDEX_SUFFIXES.get(kind, ())),
+            # The MTA-STS policy and TLS report address of the hosted domains (the DNS records playbook).
+            "mta_sts": mta_sts,
         },
     }
 

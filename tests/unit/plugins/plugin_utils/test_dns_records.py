@@ -10,6 +10,7 @@ from ansible_collections.vhosting.postfix.plugins.filter import dns_records as p
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._dns_records import (
     DnsRecordsError,
     merge,
+    mta_sts_id,
     nsupdate_items,
     quote_txt,
     shorten,
@@ -390,3 +391,61 @@ def test_filters_end_to_end():
     assert plugin.dns_records_table(merged).startswith("DNS records of 2 domains")
     assert plugin.dns_zone_fragment(merged, "other.test").count(" IN ") == 3
     assert len(plugin.dns_nsupdate_items(merged, ["signed.test"])) == 8
+
+
+# --------------------------------------------------------------------------
+# MTA-STS and TLS reporting
+# --------------------------------------------------------------------------
+
+def with_mta_sts(result, domains, mode="enforce", max_age=604800, rua="mailto:tlsrpt@signed.test"):
+    return dict(result, mta_sts={"mode": mode, "max_age": max_age, "rua": rua}, mta_sts_domains=domains)
+
+
+def test_the_mta_sts_policy_lists_every_mx_of_the_domain_primaries_and_backups():
+    merged = merge([with_mta_sts(mx1(), ["signed.test"]), mx2()])
+    records = dict(((r["name"], r["type"]), r) for r in merged["signed.test"])
+    record = records[("_mta-sts.signed.test", "TXT")]
+    # mx2 backs signed.test up (preference 20): its name is in the policy too, or senders would refuse it.
+    assert record["policy"] == ("version: STSv1\r\nmode: enforce\r\nmx: mx1.signed.test\r\nmx: mx2.signed.test\r\n"
+                                "max_age: 604800\r\n")
+    assert record["value"] == "v=STSv1; id=" + mta_sts_id(record["policy"])
+    assert re.match(r"^v=STSv1; id=[0-9a-f]{32}$", record["value"])
+    # The RRset's TTL is the MX's (300, the smallest).
+    assert record["ttl"] == 300 and record["hosts"] == ["mx1"]
+    assert records[("_smtp._tls.signed.test", "TXT")]["value"] == "v=TLSRPTv1; rua=mailto:tlsrpt@signed.test"
+    # other.test asked for nothing.
+    assert not [r for r in merged["other.test"] if r["name"].startswith("_")]
+    # The renderings take them as TXT records.
+    assert re.search(r'^_mta-sts\.signed\.test\.\s+300\s+IN\s+TXT\s+"v=STSv1; id=[0-9a-f]{32}"$',
+                     zone_fragment(merged, "signed.test"), re.MULTILINE)
+
+
+def test_the_policy_id_changes_when_an_mx_goes_away():
+    both = merge([with_mta_sts(mx1(), ["signed.test"]), mx2()])
+    alone = merge([with_mta_sts(mx1(), ["signed.test"])])
+    value = dict(((r["name"]), r["value"]) for r in both["signed.test"])["_mta-sts.signed.test"]
+    assert value != dict(((r["name"]), r["value"]) for r in alone["signed.test"])["_mta-sts.signed.test"]
+
+
+def test_mode_none_with_a_report_address_publishes_only_the_tls_report_record():
+    merged = merge([with_mta_sts(mx1(), ["signed.test"], mode="none")])
+    assert [r["name"] for r in merged["signed.test"] if r["name"].startswith("_")] == [
+        "_dmarc.signed.test", "_smtp._tls.signed.test"]
+
+
+def test_two_hosts_of_a_domain_with_different_settings_are_named():
+    with pytest.raises(DnsRecordsError) as info:
+        merge([with_mta_sts(mx1(), ["signed.test"]), with_mta_sts(mx2(), ["signed.test"], mode="testing")])
+    assert "signed.test: mx1 and mx2 want different MTA-STS or TLS report settings" in str(info.value)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"mode": "strict"}, "MTA-STS mode 'strict' is not one of none, testing, enforce"),
+    ({"mode": "enforce", "max_age": 40000000}, "MTA-STS max_age 40000000 is not a number of seconds"),
+    ({"mode": "enforce", "rua": "tlsrpt@signed.test"}, "TLS report address 'tlsrpt@signed.test' is not mailto:"),
+    ({"mode": "enforce", "rua": "mailto:a@b.test;x=1"}, "is not mailto:ADDRESS"),
+])
+def test_bad_mta_sts_settings_are_refused(settings, message):
+    with pytest.raises(DnsRecordsError) as info:
+        merge([dict(mx1(), mta_sts=settings, mta_sts_domains=["signed.test"])])
+    assert message in str(info.value)

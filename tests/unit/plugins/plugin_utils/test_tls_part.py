@@ -102,3 +102,11 @@ def test_bad_tls_input_is_refused_naming_the_item(overrides, message):
 def test_the_tls_parameters_cannot_be_set_twice():
     found = refused(vhosting_server__parameters={"smtpd_tls_security_level": "encrypt"})
     assert any("smtpd_tls_security_level set by the vhosting.postfix.tls role" in p for p in found), found
+
+
+def test_the_mta_sts_settings_are_in_the_fact_and_checked():
+    model = host_model(values(vhosting_tls__mta_sts="enforce", vhosting_tls__tlsrpt_rua="mailto:tlsrpt@virt.test"),
+                       DOMAINS)
+    assert model["tls"]["mta_sts"] == {"mode": "enforce", "max_age": 604800, "rua": "mailto:tlsrpt@virt.test"}
+    found = refused(vhosting_tls__mta_sts="enforce", vhosting_tls__tlsrpt_rua="tlsrpt@virt.test")
+    assert any("TLS report address 'tlsrpt@virt.test' is not mailto:ADDRESS" in p for p in found), found
