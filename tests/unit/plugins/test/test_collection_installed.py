@@ -99,7 +99,7 @@ def test_the_action_fails_before_any_module_runs(monkeypatch, tmp_path):
     task = mock.MagicMock()
     task.async_val = 0
     task.check_mode = False
-    task.args = {"backend": "pgsql", "connection": {"host": "db", "port": 5432}, "login_password": "pw",
+    task.args = {"backend": "pgsql", "connection": {"host": "db", "port": 5432}, "login_password": "Login-Secret-7Q",
                  "tables": {"virtual_alias_map": str(tmp_path / "absent.txt")}}
     module = action.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), plugin_loader)
     with mock.patch.object(action.ActionModule, "_execute_module") as execute:
@@ -107,4 +107,5 @@ def test_the_action_fails_before_any_module_runs(monkeypatch, tmp_path):
     assert execute.call_count == 0
     assert result["failed"] and not result["changed"] and result["missing_collection"] == "community.postgresql"
     assert result["msg"].startswith("network_tables: the pgsql backend needs the collection community.postgresql")
-    assert "pw" not in str(result)
+    # (A password that no temporary directory name can contain by chance.)
+    assert "Login-Secret-7Q" not in str(result)
