@@ -336,8 +336,8 @@ def mta_sts_records(results, merged):
                 shown = ["mode %s, max_age %d, rua %r" % given for given in (wanted[domain][0], settings)]
                 raise DnsRecordsError(
                     "%s: %s and %s want different MTA-STS or TLS report settings (%s against %s); the hosts of a "
-                    "domain publish one policy: make them agree" % (domain, _hosts(wanted[domain][1]), host,
-                                                                   shown[0], shown[1]))
+                    "domain publish one policy: make them agree"
+                    % (domain, _hosts(wanted[domain][1]), host, shown[0], shown[1]))
             wanted.setdefault(domain, (settings, []))[1].append(host)
     for domain, ((mode, max_age, rua), hosts) in sorted(wanted.items()):
         mx = [r for r in merged.get(domain, []) if r["type"] == "MX" and r["name"] == domain and r["state"] == "present"]
