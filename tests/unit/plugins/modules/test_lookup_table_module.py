@@ -701,12 +701,18 @@ def test_file_contents_checks_the_entries_kept_from_the_source_too(host, capsys)
     assert snapshot(source, index) == before and len(postmap_calls(host)) == 1
 
 
-def test_a_file_newer_than_the_index_makes_it_stale_with_the_same_source(host, capsys):
+def built_sni(host, capsys):
+    """An SNI table built from a key and chain that are older than its source and index."""
     key, chain = pem_files(host, "key.pem", "chain.pem", age=300)
     source, index = host / "etc" / "sni", host / "etc" / "sni.lmdb"
     entries = {"mail.example.net": "%s %s" % (key, chain)}
     sni(host, capsys, entries)
     set_age(100, source, index)
+    return key, chain, source, index, entries
+
+
+def test_a_file_newer_than_the_index_makes_it_stale_with_the_same_source(host, capsys):
+    key, chain, source, index, entries = built_sni(host, capsys)
     assert not sni(host, capsys, entries)["changed"]  # the files are older than the index
     text = source.read_bytes()
     set_age(50, chain)  # renewed after the index was built
@@ -755,11 +761,7 @@ def test_a_symbolic_link_pointed_at_another_file_makes_the_index_stale(host, cap
 
 
 def test_check_mode_reports_the_rebuild_for_a_newer_file_and_writes_nothing(host, capsys):
-    key, chain = pem_files(host, "key.pem", "chain.pem", age=300)
-    source, index = host / "etc" / "sni", host / "etc" / "sni.lmdb"
-    entries = {"mail.example.net": "%s %s" % (key, chain)}
-    sni(host, capsys, entries)
-    set_age(100, source, index)
+    key, chain, source, index, entries = built_sni(host, capsys)
     set_age(50, key)
     before = snapshot(source, index)
     checked = sni(host, capsys, entries, _ansible_check_mode=True)
