@@ -37,6 +37,9 @@ CACHED_PACKAGES=(
   # an independent DKIM verifier; the test DNS of the mail_auth scenario
   opendkim opendkim-tools opendmarc postfix-policyd-spf-python postsrsd
   python3-dkim python3-dnspython knot knot-dnsutils unbound
+  # certificates (docs/tls.md): certbot for ACME, openssl for the self-signed
+  # test certificates, the tls scenario's ACME test server
+  certbot openssl pebble
 )
 
 # A hash of this recipe, stored as a label on the image: an image built from an

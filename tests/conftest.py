@@ -27,3 +27,22 @@ def pytest_collection_modifyitems(config, items):
         return -(mark.args[0] if mark else 0)
 
     items.sort(key=weight)
+
+
+def pytest_terminal_summary(terminalreporter):
+    # The seconds of each Molecule step per scenario run (recorded by
+    # tests/molecule/test_scenarios.py), to see where CI's time goes.
+    rows = []
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            steps = dict(getattr(report, "user_properties", [])).get("steps")
+            if report.when == "call" and steps:
+                rows.append((report.nodeid.rsplit("[", 1)[-1].rstrip("]"), steps))
+    if not rows:
+        return
+    names = ["create", "prepare", "converge", "idempotence", "verify", "destroy"]
+    terminalreporter.write_sep("=", "Molecule steps (seconds)")
+    terminalreporter.write_line("%-24s" % "run" + "".join("%12s" % n for n in names) + "%10s" % "total")
+    for run, steps in sorted(rows, key=lambda r: -sum(r[1].values())):
+        terminalreporter.write_line("%-24s" % run + "".join(
+            "%12s" % ("%.0f" % steps[n] if n in steps else "-") for n in names) + "%10.0f" % sum(steps.values()))

@@ -56,7 +56,7 @@ _URL_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _CALENDAR_RE = re.compile(r"^[A-Za-z0-9*:,./~ -]{1,100}$")
 LEVELS_IN = ("may", "none")
-LEVELS_OUT = ("may", "encrypt", "none")
+LEVELS_OUT = ("may", "encrypt", "dane", "none")
 KEY_TYPES = ("ecdsa", "rsa")
 
 
@@ -184,6 +184,10 @@ def build(ctx, problems):
         "smtp_tls_security_level": values["vhosting_tls__smtp_security_level"],
         "smtp_tls_loglevel": "1",
     }
+    if values["vhosting_tls__smtp_security_level"] == "dane":
+        # DANE (RFC 7672): the TLSA records of a destination count only when its MX and TLSA lookups are
+        # DNSSEC-validated, which needs this and a validating resolver (docs/tls.md#dane).
+        parameters["smtp_dns_support_level"] = "dnssec"
     tables, maps = {}, {}
     if sni:
         parameters["tls_server_sni_maps"] = "%s:%s" % (kind, SNI_TABLE)

@@ -36,6 +36,14 @@ def test_self_signed_by_default_with_starttls_offered_on_port_25_and_opportunist
                                                "names": ["mx.example.test"], "required": False}]
 
 
+def test_dane_outbound_asks_for_dnssec_lookups_and_only_then():
+    tls = host_model(values(vhosting_tls__smtp_security_level="dane"), DOMAINS)["tls"]
+    assert tls["parameters"]["smtp_tls_security_level"] == "dane"
+    assert tls["parameters"]["smtp_dns_support_level"] == "dnssec"
+    # Back to may: the parameter is no longer set (the postconf owner "tls" removes it from main.cf).
+    assert "smtp_dns_support_level" not in host_model(values(), DOMAINS)["tls"]["parameters"]
+
+
 def test_acme_one_lineage_per_name_and_an_sni_table_of_keys_and_chains():
     model = host_model(values(vhosting_tls__names=["mail.virt.test"], **ACME), DOMAINS)
     tls = model["tls"]
@@ -92,7 +100,8 @@ def test_given_files_are_required_on_the_host_with_the_names_they_must_cover():
      "vhosting_tls__names: mail.virt.test: cert_file '/etc/shadow' is /etc/shadow"),
     ({"vhosting_tls__names": [{"name": "mail.virt.test", "cert": "/etc/ssl/a.pem"}]}, "unknown key(s) cert"),
     ({"vhosting_tls__smtpd_security_level": "encrypt"}, "vhosting_tls__smtpd_security_level: 'encrypt' is not one of may, none"),
-    ({"vhosting_tls__smtp_security_level": "dane"}, "vhosting_tls__smtp_security_level: 'dane' is not one of"),
+    ({"vhosting_tls__smtp_security_level": "verify"},
+     "vhosting_tls__smtp_security_level: 'verify' is not one of may, encrypt, dane, none"),
 ])
 def test_bad_tls_input_is_refused_naming_the_item(overrides, message):
     found = refused(**overrides)
