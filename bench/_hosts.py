@@ -171,13 +171,30 @@ def playbook_env(workdir, forks=5):
     return env
 
 
-def run_playbook(inventory, env, extra=(), timeout=3600, playbook="vhosting.postfix.site"):
-    """(seconds, output, recap {host: {ok, changed, skipped, failed, ...}}) of one ansible-playbook run."""
+def busy_cpu_seconds():
+    """CPU seconds this machine has spent busy since boot, all cores (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    ticks = sum(fields[:8]) - fields[3] - fields[4]
+    return ticks / float(os.sysconf("SC_CLK_TCK"))
+
+
+def run_playbook(inventory, env, extra=(), timeout=3600, playbook="vhosting.postfix.site", cpu=None):
+    """(seconds, output, recap {host: {ok, changed, skipped, failed, ...}}) of one ansible-playbook run.
+
+    With a dict as cpu, also fills in the CPU seconds the run cost: "machine" (every process of this machine,
+    the hosts' containers included) and "controller" (ansible-playbook and its children on this side)."""
     cmd = [shutil.which("ansible-playbook") or "ansible-playbook", "-i", inventory, playbook] + list(extra)
+    busy_before, children_before = busy_cpu_seconds(), os.times()
     start = time.monotonic()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env,
                           timeout=timeout, check=False)
     elapsed = time.monotonic() - start
+    if cpu is not None:
+        children_after = os.times()
+        cpu["machine"] = busy_cpu_seconds() - busy_before
+        cpu["controller"] = (children_after.children_user + children_after.children_system
+                             - children_before.children_user - children_before.children_system)
     if proc.returncode != 0:
         sys.exit("ansible-playbook failed (rc=%d):\n%s" % (proc.returncode, proc.stdout[-5000:]))
     return elapsed, proc.stdout, recap(proc.stdout)
