@@ -105,8 +105,8 @@ def report(results, args):
         connection, count = key.split("/")
         for run in ("first", "again"):
             row = results[key][run]
-            print("| %s | %s | %s | %.1f | %.1f | %.1f s |" % (connection, count, run, row["cpu"], row["controller_cpu"],
-                                                             row["cpu"] / cores))
+            print("| %s | %s | %s | %.1f | %.1f | %.1f s |"
+                  % (connection, count, run, row["cpu"], row["controller_cpu"], row["cpu"] / cores))
     for connection in args.connections.split(","):
         one, ten = results.get("%s/1" % connection), results.get("%s/10" % connection)
         if one and ten:
