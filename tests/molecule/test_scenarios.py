@@ -26,7 +26,9 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -171,28 +173,41 @@ def run_timed(cmd, out, **kwargs):
 
     The seconds of each Molecule step (create, converge, idempotence, ...) are
     taken from its "Executing" and "Executed" lines as they arrive; a step that
-    runs twice (destroy) adds up."""
+    runs twice (destroy) adds up. A run still going after timeout seconds is
+    killed (also when it prints nothing) and ends with a line saying so."""
     steps, started = {}, {}
-    deadline = time.monotonic() + kwargs.pop("timeout")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
+    timeout = kwargs.pop("timeout")
+    # A session of its own: the watchdog kills Molecule with its ansible-playbook
+    # and SSH children, which would otherwise keep the pipe open.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
+
+    def kill():
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    watchdog = threading.Timer(timeout, kill)
+    watchdog.start()
     try:
         for raw in proc.stdout:
-            out.write(raw.decode(errors="replace"))
-            m = _STEP_RE.search(raw.decode(errors="replace"))
+            line = raw.decode(errors="replace")
+            out.write(line)
+            m = _STEP_RE.search(line)
             if m:
                 now = time.monotonic()
                 if m.group(2) == "Executing":
                     started[m.group(1)] = now
                 elif m.group(1) in started:
                     steps[m.group(1)] = steps.get(m.group(1), 0.0) + now - started.pop(m.group(1))
-            if time.monotonic() > deadline:
-                proc.kill()
-                out.write("\nvhosting.postfix: timed out\n")
-                break
-        return proc.wait(), steps
+        rc = proc.wait()
+        if not watchdog.is_alive():
+            out.write("\nvhosting.postfix: killed after %s s (VHOSTING_SCENARIO_TIMEOUT)\n" % timeout)
+        return rc, steps
     finally:
+        watchdog.cancel()
         if proc.poll() is None:
-            proc.kill()
+            kill()
             proc.wait()
 
 
@@ -205,6 +220,14 @@ def test_steps_are_timed_from_molecule_lines(tmp_path):
     assert set(steps) == {"create", "verify"}
     assert steps["create"] >= 0.2 and steps["verify"] < 0.2
     assert "[s > verify] Executed" in (tmp_path / "log").read_text()
+
+
+def test_a_silent_run_is_killed_at_its_timeout(tmp_path):
+    with open(tmp_path / "log", "w") as out:
+        # The sleep is a child of the shell, holding the output pipe open.
+        rc, steps = run_timed(["bash", "-c", "echo started; sleep 30; echo done"], out, timeout=0.5)
+    assert rc != 0 and steps == {}
+    assert "killed after 0.5 s" in (tmp_path / "log").read_text()
 
 
 def test_round_trips_are_read_from_the_idempotence_run():
