@@ -186,7 +186,7 @@ def build(ctx, problems):
     }
     if values["vhosting_tls__smtp_security_level"] == "dane":
         # DANE (RFC 7672): the TLSA records of a destination count only when its MX and TLSA lookups are
-        # DNSSEC-validated, which needs this and a validating resolver (docs/tls.md#dane).
+        # DNSSEC-validated, which needs this and a validating resolver (docs/tls.md, DANE for mail to other hosts).
         parameters["smtp_dns_support_level"] = "dnssec"
     tables, maps = {}, {}
     if sni:

@@ -271,10 +271,12 @@ def test_scenario(scenario, release, image, tmp_path, record_property):
     commands = [["molecule", "test", "-s", scenario]] if full else [
         ["molecule", "converge", "-s", scenario], ["molecule", "verify", "-s", scenario]]
     steps = {}
+    # One VHOSTING_SCENARIO_TIMEOUT for the whole run, however many commands it takes.
+    deadline = time.monotonic() + TIMEOUT
     try:
         with open(log, "w") as out:
             for command in commands:
-                rc, took = run_timed(command, out, cwd=ROOT, env=env, timeout=TIMEOUT)
+                rc, took = run_timed(command, out, cwd=ROOT, env=env, timeout=max(1.0, deadline - time.monotonic()))
                 steps.update(took)
                 if rc:
                     break
