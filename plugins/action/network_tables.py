@@ -8,10 +8,13 @@ through the ecosystem's modules, executed on the managed host:
 community.postgresql.postgresql_query, community.mysql.mysql_query, and
 community.general's ldap_search / ldap_entry / ldap_attrs. It reads what the
 database holds, compares it with the model's data files on the control node
-(the pure core _network_tables.changes) and writes only the difference: SQL
-in one transaction (readers see the old or the new rows, never half), LDAP
-entry by entry (new entries first, removals last). No difference: no write,
-changed=false. Check mode reads and reports, and writes nothing.
+(the pure core _network_tables.changes) and writes only the difference, in
+the rows of the host's scope only: SQL in one transaction per phase, LDAP
+entry by entry (new entries first, removals last). ``phase`` splits a run:
+``upsert`` (added and changed rows), then, in a later task of the play,
+``remove``, so that every host's new rows are there before any host's old
+ones go. No difference: no write, changed=false. Check mode reads and
+reports, and writes nothing.
 
 The three collections are optional (requirements.yml, not galaxy.yml
 dependencies): before any module runs, the action checks that the backend's
@@ -71,7 +74,7 @@ class _Failed(Exception):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("backend", "connection", "login_password", "tables"))
+    _VALID_ARGS = frozenset(("backend", "connection", "login_password", "tables", "phase"))
 
     def _module(self, name, args, task_vars, read_only=False):
         """Run a database module on the host; ``read_only`` runs it in check mode too (mysql_query has no check mode)."""
@@ -98,6 +101,9 @@ class ActionModule(ActionBase):
             database = self._templar.template(task_vars.get("vhosting_domains__database") or {})
             password = database.get("admin_password") or database.get("password") or ""
         tables = args.get("tables") or {}
+        phase = args.get("phase") or "all"
+        if phase not in nt.PHASES:
+            raise AnsibleError("network_tables: phase must be one of %s" % ", ".join(nt.PHASES))
         if backend not in nt.NETWORK_BACKENDS:
             raise AnsibleError("network_tables: backend must be one of %s" % ", ".join(nt.NETWORK_BACKENDS))
         missing = missing_modules(backend, self._shared_loader_obj.module_loader, self._task.collections)
@@ -117,9 +123,9 @@ class ActionModule(ActionBase):
             raise AnsibleError("network_tables: cannot read the model's table data: %s" % to_native(exc))
         try:
             if backend == "ldap":
-                delta = self._ldap(connection, password, desired, task_vars)
+                delta = self._ldap(connection, password, desired, task_vars, phase)
             else:
-                delta = self._sql(backend, connection, password, desired, task_vars)
+                delta = self._sql(backend, connection, password, desired, task_vars, phase)
         except _Failed as exc:
             result.update(failed=True, changed=False,
                           msg="network_tables: the %s database at %s:%s: %s"
@@ -131,8 +137,8 @@ class ActionModule(ActionBase):
             changed=changed,
             added=len(delta["add"]), updated=len(delta["change"]), removed=len(delta["remove"]),
             created=delta.get("created", []),
-            rows=sum(len(rows) for rows in desired.values()),
-            msg="%s: %s%s" % (backend, nt.summary(delta),
+            rows=sum(len(rows) for rows in desired.values()), scope=connection.get("scope"), phase=phase,
+            msg="%s, scope %s: %s%s" % (backend, connection.get("scope"), nt.summary(delta),
                               " (check mode: nothing written)" if self._task.check_mode and changed else ""),
         )
         if self._task.diff and changed:
@@ -142,7 +148,7 @@ class ActionModule(ActionBase):
 
     # --- SQL -----------------------------------------------------------------
 
-    def _sql(self, backend, connection, password, desired, task_vars):
+    def _sql(self, backend, connection, password, desired, task_vars, phase):
         module = _SQL_MODULES[backend]
         base = {
             "login_host": connection["host"],
@@ -158,7 +164,14 @@ class ActionModule(ActionBase):
                                task_vars, read_only=True)["query_result"]
         if backend == "mysql":
             present = present[0]
+        if int(present[0]["present"]) and not int(present[0]["scoped"]):
+            raise _Failed("the table %s has no scope column: it has the layout of a release before the scopes (one "
+                          "mail host per table), which other hosts may still read; give vhosting_domains__database "
+                          "a new table (the default is now %s), or drop the old table when no host reads it any "
+                          "more (docs/network-tables.md, Upgrading); nothing was written" % (table, nt.DEFAULT_SQL_TABLE))
         if not int(present[0]["present"]):
+            if phase == "remove":
+                return nt.phase_of(nt.changes({}, desired), phase)  # no table: nothing to remove
             created.append(table)
             if not self._task.check_mode:
                 # Postfix's user reads it through the database's default
@@ -166,21 +179,22 @@ class ActionModule(ActionBase):
                 self._module(module, dict(base, query=nt.sql_schema(backend, table)), task_vars)
         current = {}
         if not created or not self._task.check_mode:
-            records = self._module(module, dict(base, query=nt.sql_select(table)), task_vars,
+            records = self._module(module, dict(base, query=nt.sql_select(table),
+                                                named_args={"scope": connection["scope"]}), task_vars,
                                    read_only=True)["query_result"]
             if backend == "mysql":
                 records = records[0] if records else []
             current = nt.rows_from_result(records)
-        delta = nt.changes(current, desired)
+        delta = nt.phase_of(nt.changes(current, desired), phase)
         delta["created"] = created
         if (delta["add"] or delta["change"] or delta["remove"]) and not self._task.check_mode:
-            self._module(module, dict(base, query=nt.sql_write(backend, table), named_args=nt.sql_write_args(delta),
-                                      **extra), task_vars)
+            self._module(module, dict(base, query=nt.sql_write(backend, table),
+                                      named_args=nt.sql_write_args(delta, connection["scope"]), **extra), task_vars)
         return delta
 
     # --- LDAP ----------------------------------------------------------------
 
-    def _ldap(self, connection, password, desired, task_vars):
+    def _ldap(self, connection, password, desired, task_vars, phase):
         base = {
             "server_uri": "ldap://%s:%d" % (connection["host"], connection["port"]),
             "bind_dn": connection["admin_user"] or None,
@@ -189,26 +203,30 @@ class ActionModule(ActionBase):
         if not base["bind_dn"]:
             del base["bind_dn"]
         root = connection["name"]
+        scope = nt.scope_base(connection)
         created = []
         entries = []
         try:
             entries = self._module("community.general.ldap_search", dict(
-                base, dn=root, scope="children", attrs=["cn", nt.LDAP_VALUE_ATTRIBUTE]), task_vars)["results"]
+                base, dn=scope, scope="children", attrs=["cn", nt.LDAP_VALUE_ATTRIBUTE]), task_vars)["results"]
         except _Failed as exc:
             if "Base not found" not in str(exc):
                 raise
-            created.append(root)
+            if phase == "remove":
+                return nt.phase_of(nt.changes({}, desired), phase)  # no rows of the scope: nothing to remove
+            created.append(scope)
         existing = set(e.get("dn", "").lower() for e in entries)
-        containers = [(root, "organizationalUnit", {"ou": root.split(",")[0].split("=", 1)[1].strip()})] \
-            if created else []
+        # ldap_entry leaves an entry that is there as it is: the base DN is made sure of with the scope's entry.
+        containers = [(root, "organizationalUnit", {"ou": root.split(",")[0].split("=", 1)[1].strip()}),
+                      (scope, "organizationalUnit", {"ou": connection["scope"]})] if created else []
         for map_name in nt.MAPS:
             dn = nt.map_base(connection, map_name)
-            if dn.lower() not in existing:
+            if dn.lower() not in existing and phase != "remove":
                 if map_name in desired and desired[map_name]:
                     containers.append((dn, "organizationalUnit", {"ou": map_name}))
         current = nt.rows_from_ldap(entries, connection)
-        delta = nt.changes(current, desired)
-        delta["created"] = created + [dn for dn, _c, _a in containers if dn != root]
+        delta = nt.phase_of(nt.changes(current, desired), phase)
+        delta["created"] = created + [dn for dn, _c, _a in containers if dn not in (root, scope)]
         if self._task.check_mode:
             return delta
         for dn, object_class, attributes in containers:

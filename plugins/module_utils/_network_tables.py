@@ -7,14 +7,22 @@ One description serves every backend: each Postfix table of the collection
 (``virtual_alias_map``, ``virtual_mailbox_map``, ...) is a set of
 ``key -> value`` rows under its table name.
 
-* SQL: one table (``vhosting_postfix_lookup`` by default) with the columns
-  ``map_name``, ``lookup_key``, ``lookup_value``; primary key
-  (map_name, lookup_key). Postfix's query is
-  ``SELECT lookup_value FROM <table> WHERE map_name = '<name>' AND lookup_key = '%s'``.
-* LDAP: under the base DN, one ``ou=<name>`` per table, one entry
-  ``cn=<key>`` (objectClass organizationalRole, core schema only) per row,
-  the value in ``description``; Postfix searches one level for
+* SQL: one table (``vhosting_postfix_rows`` by default) with the columns
+  ``scope``, ``map_name``, ``lookup_key``, ``lookup_value``; primary key
+  (scope, map_name, lookup_key). Postfix's query is
+  ``SELECT lookup_value FROM <table> WHERE scope = '<scope>' AND map_name = '<name>' AND lookup_key = '%s'``.
+* LDAP: under the base DN, one ``ou=<scope>`` per scope and below it one
+  ``ou=<name>`` per table, one entry ``cn=<key>`` (objectClass
+  organizationalRole, core schema only) per row, the value in
+  ``description``; Postfix searches one level for
   ``(&(objectClass=organizationalRole)(cn=%s))``.
+
+The *scope* is the writer of the rows: one mail host (its inventory name by
+default), or several that the operator names alike because they serve the
+same domains. A host's run reads, writes and removes the rows of its own
+scope only, and Postfix reads only those: hosts with different domains can
+share one database (see :func:`target`, which the peer check of the
+host_model action compares).
 
 Keys are stored in lower case, as postmap(1) folds them when it builds an
 indexed file and Postfix folds them before it queries any table.
@@ -40,7 +48,9 @@ DEFAULT_PORTS = {"pgsql": 5432, "mysql": 3306, "ldap": 389}
 # of a table the model no longer has are removed from the database.
 MAPS = ("virtual_alias_map", "virtual_mailbox_map", "transport_map", "virtual_alias_domains_map",
         "virtual_mailbox_domains_map")
-DEFAULT_SQL_TABLE = "vhosting_postfix_lookup"
+DEFAULT_SQL_TABLE = "vhosting_postfix_rows"
+# The table of releases before the scopes (one host per table, no scope column): left alone.
+LEGACY_SQL_TABLE = "vhosting_postfix_lookup"
 LDAP_OBJECT_CLASS = "organizationalRole"
 LDAP_VALUE_ATTRIBUTE = "description"
 # Debian packages a mail host needs per backend: Postfix's client and the
@@ -52,6 +62,8 @@ PACKAGES = {
 }
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# A scope reaches SQL text (a quoted literal in Postfix's query) and an LDAP RDN: letters, digits, '.', '_', '-'.
+_SCOPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:_-]*[A-Za-z0-9])?$")
 # One RDN, attribute=value, with a value of letters, digits, ' ', '.', '_', '-': the DN reaches LDAP filters and
 # search bases, where '(', ')', '*', '\\', ',' ... would change their meaning.
@@ -66,13 +78,14 @@ def _text(value):
     return value if isinstance(value, str) else ""
 
 
-def check_database(backend, database, problems, name="vhosting_domains__database"):
+def check_database(backend, database, problems, name="vhosting_domains__database", hostname=None):
     """Validate the connection settings of a network backend; return them without the passwords.
 
     ``database``: host, port, name (SQL database, or LDAP base DN), user,
     password (Postfix's reader), admin_user, admin_password (the loader;
-    default: the reader), table (SQL table), load (bool). Problems name the
-    option, never a password.
+    default: the reader), table (SQL table), scope (the writer of the rows;
+    default: ``hostname``, the host's inventory name), load (bool). Problems
+    name the option, never a password.
     """
     if backend not in BACKENDS:
         problems.append("vhosting_domains__backend: %r is not one of %s" % (backend, ", ".join(BACKENDS)))
@@ -111,6 +124,11 @@ def check_database(backend, database, problems, name="vhosting_domains__database
     table = database.get("table") or DEFAULT_SQL_TABLE
     if not isinstance(table, str) or not _NAME_RE.match(table):
         problems.append("%s.table: %r is not an SQL table name (letters, digits, _)" % (name, table))
+    scope = database.get("scope") or hostname
+    if not isinstance(scope, str) or not _SCOPE_RE.match(scope):
+        problems.append("%s.scope: %r is not a scope name (letters, digits, '.', '_', '-', at most 63)%s"
+                        % (name, scope, "" if database.get("scope") else
+                           "; the default is the host's inventory name, which cannot be one: set a scope"))
     for option in ("password", "admin_password"):
         value = database.get(option)
         if value is not None and not isinstance(value, str):
@@ -129,18 +147,34 @@ def check_database(backend, database, problems, name="vhosting_domains__database
         "user": user,
         "admin_user": database.get("admin_user") or user,
         "table": table,
+        "scope": scope,
         "load": database.get("load", True) is not False,
     }
 
 
+def target(backend, connection):
+    """What identifies the rows a host writes: two hosts with the same target write the same rows.
+
+    (backend, server host, port, database or base DN, SQL table, scope), with the
+    names that the database compares without case folded.
+    """
+    return (backend, connection["host"].lower(), connection["port"], connection["name"].lower(),
+            connection["table"] if backend != "ldap" else "", connection["scope"].lower())
+
+
 def query(connection, map_name):
     """Postfix's SQL query for one table."""
-    return ("SELECT lookup_value FROM %s WHERE map_name = '%s' AND lookup_key = '%%s'"
-            % (connection["table"], map_name))
+    return ("SELECT lookup_value FROM %s WHERE scope = '%s' AND map_name = '%s' AND lookup_key = '%%s'"
+            % (connection["table"], connection["scope"], map_name))
+
+
+def scope_base(connection):
+    """The LDAP entry of the host's scope, parent of its tables."""
+    return "ou=%s,%s" % (connection["scope"], connection["name"])
 
 
 def map_base(connection, map_name):
-    return "ou=%s,%s" % (map_name, connection["name"])
+    return "ou=%s,%s" % (map_name, scope_base(connection))
 
 
 def cf_options(backend, connection, map_name):
@@ -183,20 +217,26 @@ def network_part(backend, connection, directory, tables, parameters, table_type)
 
     ``tables``: {source path: table name} of the role; ``parameters``: its
     main.cf parameters, changed in place (each ``type:path`` of a table, also
-    inside a list, becomes ``backend:/cf path``). Returns what the role needs:
-    the tables (file and database lookup of each) and the .cf files.
+    inside a list, becomes ``proxy:backend:/cf path``: proxymap(8) keeps the
+    connections, so that every smtpd, cleanup and trivial-rewrite process does
+    not open its own). Returns what the role needs: the tables (file lookup,
+    main.cf's proxied lookup, and the ``direct`` lookup the parity gate and
+    the health check query, which proxymap would refuse before main.cf names
+    the table) and the .cf files.
     """
     entries = []
     for path, map_name in sorted(tables.items(), key=lambda item: MAPS.index(item[1]) if item[1] in MAPS else 99):
         file_lookup = "%s:%s" % (table_type, path)
         cf = cf_path(directory, map_name)
-        db_lookup = "%s:%s" % (backend, cf)
+        direct = "%s:%s" % (backend, cf)
+        db_lookup = "proxy:" + direct
         for parameter, value in parameters.items():
             if value == file_lookup:
                 parameters[parameter] = db_lookup
             elif isinstance(value, list):
                 parameters[parameter] = [db_lookup if v == file_lookup else v for v in value]
-        entries.append({"name": map_name, "source": path, "file": file_lookup, "database": db_lookup, "cf": cf,
+        entries.append({"name": map_name, "source": path, "file": file_lookup, "database": db_lookup,
+                        "direct": direct, "cf": cf,
                         "options": cf_options(backend, connection, map_name)})
     return {
         "backend": backend,
@@ -279,59 +319,82 @@ def summary(delta):
 
 # --- SQL -------------------------------------------------------------------
 
+_COLUMNS = ("scope varchar(64) NOT NULL, map_name varchar(64) NOT NULL, lookup_key varchar(320) NOT NULL, "
+            "lookup_value text NOT NULL, PRIMARY KEY (scope, map_name, lookup_key)")
+
+
 def sql_schema(backend, table):
     """CREATE TABLE statement of the lookup table."""
     if backend == "pgsql":
-        return ("CREATE TABLE IF NOT EXISTS %s (map_name varchar(64) NOT NULL, lookup_key varchar(320) NOT NULL, "
-                "lookup_value text NOT NULL, PRIMARY KEY (map_name, lookup_key))" % table)
-    return ("CREATE TABLE IF NOT EXISTS %s (map_name varchar(64) NOT NULL, lookup_key varchar(320) NOT NULL, "
-            "lookup_value text NOT NULL, PRIMARY KEY (map_name, lookup_key)) "
-            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" % table)
+        return "CREATE TABLE IF NOT EXISTS %s (%s)" % (table, _COLUMNS)
+    return "CREATE TABLE IF NOT EXISTS %s (%s) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" % (table, _COLUMNS)
 
 
 def sql_exists(backend):
-    """A query (named arg ``table``) giving one row with ``present`` 1/0."""
+    """A query (named arg ``table``) giving one row: ``present`` 1/0 (the table), ``scoped`` 1/0 (its scope column;
+    a table without one is the layout of a release before the scopes)."""
     if backend == "pgsql":
-        return "SELECT (to_regclass(%(table)s) IS NOT NULL)::int AS present"
-    return ("SELECT COUNT(*) AS present FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_name = %(table)s")
+        return ("SELECT (to_regclass(%(table)s) IS NOT NULL)::int AS present, "
+                "(SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = lower(%(table)s) AND column_name = 'scope')::int AS scoped")
+    return ("SELECT (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
+            "AND table_name = %(table)s) AS present, (SELECT COUNT(*) FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND table_name = %(table)s AND column_name = 'scope') AS scoped")
 
 
 def sql_select(table):
-    """Every row of the collection's tables (named arg ``maps``: a JSON list of table names)."""
-    return ("SELECT map_name, lookup_key, lookup_value FROM %s WHERE map_name IN (%s)"
+    """The rows of the collection's tables in one scope (named arg ``scope``)."""
+    return ("SELECT map_name, lookup_key, lookup_value FROM %s WHERE scope = %%(scope)s AND map_name IN (%s)"
             % (table, ", ".join("'%s'" % m for m in MAPS)))
 
 
 def sql_write(backend, table):
     """The statements of one transaction applying a change set.
 
-    Named args: ``remove`` (JSON list of [map, key]) and ``upsert`` (JSON
-    list of [map, key, value]); the data goes as parameters, never into the
-    SQL text.
+    Named args: ``scope``, ``remove`` (JSON list of [map, key]) and
+    ``upsert`` (JSON list of [map, key, value]); the data goes as
+    parameters, never into the SQL text. Only rows of the scope are touched.
     """
     if backend == "pgsql":
         return [
             "DELETE FROM {t} t USING json_to_recordset(%(remove)s::json) AS r(m text, k text) "
-            "WHERE t.map_name = r.m AND t.lookup_key = r.k".format(t=table),
-            "INSERT INTO {t} (map_name, lookup_key, lookup_value) "
-            "SELECT r.m, r.k, r.v FROM json_to_recordset(%(upsert)s::json) AS r(m text, k text, v text) "
-            "ON CONFLICT (map_name, lookup_key) DO UPDATE SET lookup_value = EXCLUDED.lookup_value".format(t=table),
+            "WHERE t.scope = %(scope)s AND t.map_name = r.m AND t.lookup_key = r.k".format(t=table),
+            "INSERT INTO {t} (scope, map_name, lookup_key, lookup_value) "
+            "SELECT %(scope)s, r.m, r.k, r.v FROM json_to_recordset(%(upsert)s::json) AS r(m text, k text, v text) "
+            "ON CONFLICT (scope, map_name, lookup_key) DO UPDATE SET lookup_value = EXCLUDED.lookup_value"
+            .format(t=table),
         ]
     return [
         "DELETE t FROM {t} t JOIN JSON_TABLE(%(remove)s, '$[*]' COLUMNS (m varchar(64) PATH '$.m', "
-        "k varchar(320) PATH '$.k')) r ON t.map_name = r.m AND t.lookup_key = r.k".format(t=table),
-        "INSERT INTO {t} (map_name, lookup_key, lookup_value) SELECT r.m, r.k, r.v FROM JSON_TABLE(%(upsert)s, "
-        "'$[*]' COLUMNS (m varchar(64) PATH '$.m', k varchar(320) PATH '$.k', v text PATH '$.v')) r "
-        "ON DUPLICATE KEY UPDATE lookup_value = VALUES(lookup_value)".format(t=table),
+        "k varchar(320) PATH '$.k')) r ON t.map_name = r.m AND t.lookup_key = r.k "
+        "WHERE t.scope = %(scope)s".format(t=table),
+        "INSERT INTO {t} (scope, map_name, lookup_key, lookup_value) SELECT %(scope)s, r.m, r.k, r.v "
+        "FROM JSON_TABLE(%(upsert)s, '$[*]' COLUMNS (m varchar(64) PATH '$.m', k varchar(320) PATH '$.k', "
+        "v text PATH '$.v')) r ON DUPLICATE KEY UPDATE lookup_value = VALUES(lookup_value)".format(t=table),
     ]
 
 
-def sql_write_args(delta):
+def sql_write_args(delta, scope):
     remove = [{"m": m, "k": k} for m, k, _old in delta["remove"]]
     upsert = [{"m": m, "k": k, "v": v} for m, k, v in delta["add"]] + [
         {"m": m, "k": k, "v": new} for m, k, _old, new in delta["change"]]
-    return {"remove": json.dumps(remove), "upsert": json.dumps(upsert)}
+    return {"scope": scope, "remove": json.dumps(remove), "upsert": json.dumps(upsert)}
+
+
+PHASES = ("all", "upsert", "remove")
+
+
+def phase_of(delta, phase):
+    """The part of a change set one phase writes: ``upsert`` (added and changed rows), ``remove`` (removed rows),
+    ``all``. A play loads every host's new rows before any host removes its old ones, so that a domain moved from
+    one host to another is served by one of them at every moment."""
+    if phase not in PHASES:
+        raise NetworkTableError("phase must be one of %s, got %r" % (", ".join(PHASES), phase))
+    return {
+        "add": delta["add"] if phase != "remove" else [],
+        "change": delta["change"] if phase != "remove" else [],
+        "remove": delta["remove"] if phase != "upsert" else [],
+    }
 
 
 # --- LDAP ------------------------------------------------------------------
@@ -357,9 +420,9 @@ def ldap_dn(connection, map_name, key):
 
 
 def rows_from_ldap(entries, connection):
-    """{map: {key: value}} of ldap_search results (scope subordinate under the base DN)."""
+    """{map: {key: value}} of ldap_search results (every entry below the host's scope entry)."""
     current = {}
-    suffix = "," + connection["name"].lower()
+    suffix = "," + scope_base(connection).lower()
     for entry in entries or ():
         dn = entry.get("dn", "")
         key = entry.get("cn")

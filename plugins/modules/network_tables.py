@@ -15,11 +15,14 @@ description:
   - An action plugin. It reads what the database holds with the ecosystem's modules, run on the managed host
     (C(community.postgresql.postgresql_query), C(community.mysql.mysql_query), C(community.general.ldap_search)),
     compares it with the model's table data files on the control node, and writes only the difference.
-  - SQL - one table (C(vhosting_postfix_lookup) by default) with the columns C(map_name), C(lookup_key),
-    C(lookup_value), created when missing; all changes of a run in one transaction, so that Postfix sees either
-    the old or the new rows. LDAP - one C(ou=<table>) per table under the base DN, one C(organizationalRole) entry
-    C(cn=<key>) per row with the value in C(description) (core schema only), changed entry by entry with
-    C(community.general.ldap_entry) and C(ldap_attrs) - new entries first, removals last.
+  - Only the rows of the connection's C(scope) (the writer - the mail host, or hosts that serve the same domains)
+    are read, written and removed; other scopes in the same table or base DN are never touched.
+  - SQL - one table (C(vhosting_postfix_rows) by default) with the columns C(scope), C(map_name), C(lookup_key),
+    C(lookup_value), created when missing; the changes of a phase in one transaction. A table without the
+    C(scope) column (the layout before scopes) is refused and left alone. LDAP - C(ou=<scope>) under the base DN,
+    one C(ou=<table>) per table below it, one C(organizationalRole) entry C(cn=<key>) per row with the value in
+    C(description) (core schema only), changed entry by entry with C(community.general.ldap_entry) and
+    C(ldap_attrs) - new entries first, removals last.
   - Only the collection's own tables (C(virtual_alias_map), C(virtual_mailbox_map), C(transport_map),
     C(virtual_alias_domains_map), C(virtual_mailbox_domains_map)) are read and written; rows of those tables that
     the model no longer has are removed.
@@ -47,7 +50,7 @@ options:
     description:
       - The connection as the host model has it (C(vhosting_postfix__model.domains_role.network.connection)) -
         C(host), C(port), C(name) (database, or LDAP base DN), C(admin_user) (the loader's user or bind DN),
-        C(table).
+        C(table), C(scope).
     type: dict
     required: true
   login_password:
@@ -55,6 +58,14 @@ options:
       - The password of C(admin_user). Default - C(admin_password), else C(password), of the variable
         C(vhosting_domains__database), read by the action itself so that the password is in no task argument.
     type: str
+  phase:
+    description:
+      - C(upsert) writes the added and changed rows, C(remove) removes the rows the model no longer has, C(all) both.
+      - The domains role runs C(upsert) on every host of the play, then C(remove), so that a domain moved from one
+        host to another is in one of their scopes at every moment.
+    type: str
+    choices: [all, upsert, remove]
+    default: all
   tables:
     description: Table name -> data file on the control node (C(key<TAB>value) lines, C(vhosting_postfix__model.table_files)).
     type: dict
@@ -95,5 +106,13 @@ created:
 rows:
   description: Rows of the model.
   type: int
+  returned: success
+scope:
+  description: The scope whose rows were compared and written.
+  type: str
+  returned: success
+phase:
+  description: The phase that ran (C(all), C(upsert) or C(remove)).
+  type: str
   returned: success
 """

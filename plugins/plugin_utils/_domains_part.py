@@ -95,7 +95,8 @@ def build_network(ctx, problems):
     reference and the way back. ``rewrite`` turns each file table of main.cf into its database table."""
     values = ctx["values"]
     connection = _network_tables.check_database(values["vhosting_domains__backend"],
-                                                values["vhosting_domains__database"], problems)
+                                                values["vhosting_domains__database"], problems,
+                                                hostname=ctx.get("hostname"))
     network_directory = directory(values["vhosting_domains__alias_table"]).rstrip("/") + "/vhosting-db"
     domains = ctx["built"].get("domains")
     if domains is None:
@@ -106,14 +107,23 @@ def build_network(ctx, problems):
                                                domains["tables"], {}, domains["table_type"])
         rewrite = dict((entry["file"], entry["database"]) for entry in network["tables"])
     stale_cf_files = network["stale_cf_files"] if network else _network_tables.stale_cf_files(network_directory)
+    watch_units = [path for path in WATCH_FILES if path.endswith((".service", ".timer"))]
     return {
         "rewrite": rewrite,
         # The .cf files of database tables main.cf no longer names, and their directory when no table is in a
-        # database (the database itself is left alone).
-        "stale_files": stale_cf_files + ([] if network else [network_directory]),
+        # database (the database itself is left alone); the health check when no table is.
+        "stale_files": stale_cf_files + ([] if network else [network_directory] + list(WATCH_FILES)),
+        "probe": {"paths": watch_units, "units": [WATCH_TIMER] if network else []},
         "postfix_packages": list(_network_tables.PACKAGES[network["backend"]]) if network else [],
-        "fact": {"network": network},
+        "fact": {"network": network, "watch_timer": WATCH_TIMER},
     }
+
+
+# The health check of the network tables (roles/domains/templates/vhosting-postfix-dbwatch*): Postfix reloaded once
+# the database answers again after a failed lookup (docs/network-tables.md, "When the database is down").
+WATCH_TIMER = "vhosting-postfix-dbwatch.timer"
+WATCH_FILES = ("/usr/local/sbin/vhosting-postfix-dbwatch", "/etc/systemd/system/vhosting-postfix-dbwatch.service",
+               "/etc/systemd/system/" + WATCH_TIMER)
 
 
 NETWORK_PART = Part("network", "domains", build_network)

@@ -244,6 +244,7 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
                      if isinstance(d, dict) and isinstance(d.get("domain"), str)]
     ctx = {
         "values": values,
+        "hostname": hostname,
         "definitions": definitions or {},
         "domains": domains,
         "primaries": primaries or [],

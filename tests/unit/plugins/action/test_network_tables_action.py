@@ -9,15 +9,21 @@ from ansible.plugins import loader as plugin_loader
 from ansible_collections.vhosting.postfix.plugins.action.network_tables import ActionModule
 
 CONNECTION = {"host": "db", "port": 5432, "name": "vhosting_postfix", "user": "reader", "admin_user": "loader",
-              "table": "vhosting_postfix_lookup", "load": True}
+              "table": "vhosting_postfix_rows", "scope": "mx1", "load": True}
 LDAP = dict(CONNECTION, port=389, name="ou=postfix,dc=x,dc=test", admin_user="cn=admin,dc=x,dc=test")
 
 
-class Database(object):
-    """Answers the modules' calls from rows {(map, key): value}; records every call and its check mode."""
+# Rows of another host in the same table (or base DN): never read as the host's own, never written.
+OTHER = {("virtual_alias_map", "info@b.test"): "bob@b.test", ("transport_map", "b.test"): "lmtp:y"}
 
-    def __init__(self, rows, present=True, ldap_root=True):
-        self.rows, self.present, self.ldap_root, self.calls = dict(rows), present, ldap_root, []
+
+class Database(object):
+    """Answers the modules' calls from rows {(map, key): value} of scope mx1 and the rows OTHER of scope mx2 (a
+    SELECT filters on its named argument scope, as the database would); records every call and its check mode."""
+
+    def __init__(self, rows, present=True, ldap_root=True, scoped=True):
+        self.rows, self.present, self.ldap_root, self.scoped, self.calls = dict(rows), present, ldap_root, scoped, []
+        self.scopes = {"mx1": self.rows, "mx2": dict(OTHER)}
 
     def __call__(self, action, module_name, module_args, task_vars):
         self.calls.append((module_name, module_args, action._task.check_mode))
@@ -25,15 +31,20 @@ class Database(object):
         if module_name == "community.general.ldap_search":
             if not self.ldap_root:
                 return {"failed": True, "msg": "Base not found: " + module_args["dn"]}
-            return {"results": [{"dn": "cn=%s,ou=%s,%s" % (k, m, LDAP["name"]), "cn": k, "description": v}
-                                for (m, k), v in self.rows.items()]}
+            # Every entry below the base DN: what the search returns is what its dn selects.
+            return {"results": [{"dn": "cn=%s,ou=%s,ou=%s,%s" % (k, m, scope, LDAP["name"]), "cn": k, "description": v}
+                                for scope, rows in sorted(self.scopes.items()) for (m, k), v in rows.items()
+                                if ("cn=%s,ou=%s,ou=%s,%s" % (k, m, scope, LDAP["name"])).endswith(
+                                    "," + module_args["dn"])]}
         if module_name.startswith("community.general."):
             return {"changed": True}
         mysql = module_name == "community.mysql.mysql_query"
         if isinstance(query, str) and "present" in query:
-            result = [{"present": int(self.present)}]
+            result = [{"present": int(self.present), "scoped": int(self.scoped)}]
         elif isinstance(query, str) and query.startswith("SELECT map_name"):
-            result = [{"map_name": m, "lookup_key": k, "lookup_value": v} for (m, k), v in sorted(self.rows.items())]
+            assert "WHERE scope = %(scope)s" in query
+            rows = self.scopes.get(module_args["named_args"]["scope"], {})
+            result = [{"map_name": m, "lookup_key": k, "lookup_value": v} for (m, k), v in sorted(rows.items())]
         else:
             return {"changed": True, "query_result": []}
         return {"query_result": [result] if mysql else result}
@@ -43,7 +54,7 @@ class Database(object):
                 or c[0] in ("community.general.ldap_entry", "community.general.ldap_attrs")]
 
 
-def run(tmp_path, database, backend="pgsql", check_mode=False, diff=False, rows=None, connection=None):
+def run(tmp_path, database, backend="pgsql", check_mode=False, diff=False, rows=None, connection=None, phase=None):
     data = tmp_path / "virtual_alias_map.txt"
     data.write_text("".join("%s\t%s\n" % kv for kv in (rows or {"info@a.test": "ann@a.test"}).items()))
     task = mock.MagicMock()
@@ -52,6 +63,8 @@ def run(tmp_path, database, backend="pgsql", check_mode=False, diff=False, rows=
     task.diff = diff
     task.args = {"backend": backend, "connection": connection or CONNECTION, "login_password": "pw",
                  "tables": {"virtual_alias_map": str(data)}}
+    if phase:
+        task.args["phase"] = phase
     loader = mock.MagicMock()
     loader.path_dwim.side_effect = lambda p: p
     action = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader, mock.MagicMock(), plugin_loader)
@@ -75,7 +88,10 @@ def test_a_difference_is_written_in_one_call(tmp_path, backend):
     assert result["changed"] and (result["added"], result["updated"], result["removed"]) == (1, 1, 1)
     (write,) = database.writes()
     assert len(write[1]["query"]) == 2 and "ann@a.test" in write[1]["named_args"]["upsert"]
-    assert "transport_map" in write[1]["named_args"]["remove"]
+    assert "transport_map" in write[1]["named_args"]["remove"] and write[1]["named_args"]["scope"] == "mx1"
+    assert "scope = %(scope)s" in write[1]["query"][0] and "SELECT %(scope)s" in write[1]["query"][1]
+    # The other host's rows were neither read as this host's nor written.
+    assert "b.test" not in str(write[1]["named_args"])
     assert write[1].get("single_transaction") is (True if backend == "mysql" else None)
     assert write[1]["login_password"] == "pw" and "pw" not in str(result)
 
@@ -93,8 +109,39 @@ def test_check_mode_reads_without_check_mode_and_writes_nothing(tmp_path):
 def test_a_missing_table_is_created(tmp_path):
     database = Database({}, present=False)
     result = run(tmp_path, database)
-    assert result["created"] == ["vhosting_postfix_lookup"] and result["added"] == 1
-    assert "CREATE TABLE IF NOT EXISTS vhosting_postfix_lookup" in database.writes()[0][1]["query"]
+    assert result["created"] == ["vhosting_postfix_rows"] and result["added"] == 1
+    assert "CREATE TABLE IF NOT EXISTS vhosting_postfix_rows" in database.writes()[0][1]["query"]
+    assert "PRIMARY KEY (scope, map_name, lookup_key)" in database.writes()[0][1]["query"]
+
+
+@pytest.mark.parametrize("backend", ["pgsql", "mysql"])
+def test_a_table_without_scopes_is_refused_and_left_alone(tmp_path, backend):
+    database = Database({}, scoped=False)
+    result = run(tmp_path, database, backend)
+    assert result["failed"] and "has no scope column" in result["msg"] and "vhosting_postfix_rows" in result["msg"]
+    assert database.writes() == [] and len(database.calls) == 1
+
+
+@pytest.mark.parametrize("backend", ["pgsql", "mysql", "ldap"])
+def test_phases_upsert_then_remove(tmp_path, backend):
+    rows = {("virtual_alias_map", "info@a.test"): "bob@a.test", ("virtual_alias_map", "gone@a.test"): "x"}
+    want = {"info@a.test": "ann@a.test", "new@a.test": "ann@a.test"}
+    connection = LDAP if backend == "ldap" else CONNECTION
+    upsert = run(tmp_path, Database(rows), backend, rows=want, connection=connection, phase="upsert")
+    assert (upsert["added"], upsert["updated"], upsert["removed"], upsert["phase"]) == (1, 1, 0, "upsert")
+    remove_db = Database(rows)
+    remove = run(tmp_path, remove_db, backend, rows=want, connection=connection, phase="remove")
+    assert (remove["added"], remove["updated"], remove["removed"]) == (0, 0, 1) and remove["changed"]
+    assert "new@a.test" not in str([c[1] for c in remove_db.writes()])
+
+
+def test_remove_phase_without_the_table_or_scope_changes_nothing(tmp_path):
+    database = Database({}, present=False)
+    result = run(tmp_path, database, phase="remove")
+    assert not result["changed"] and database.writes() == []
+    database = Database({}, ldap_root=False)
+    result = run(tmp_path, database, "ldap", connection=LDAP, phase="remove")
+    assert not result["changed"] and database.writes() == []
 
 
 def test_a_failing_module_fails_the_task_naming_the_database(tmp_path):
@@ -111,16 +158,19 @@ def test_ldap_adds_changes_removes_entry_by_entry_new_first(tmp_path):
                  connection=LDAP)
     assert (result["added"], result["updated"], result["removed"]) == (1, 1, 1)
     modules = [(c[0].rsplit(".", 1)[1], c[1].get("dn"), c[1].get("state")) for c in database.writes()]
+    # The search reads the host's scope only: mx2's entries are neither changed nor removed.
+    assert database.calls[0][1]["dn"] == "ou=mx1,ou=postfix,dc=x,dc=test"
     assert modules == [
-        ("ldap_entry", "ou=virtual_alias_map,ou=postfix,dc=x,dc=test", None),
-        ("ldap_entry", "cn=new@a.test,ou=virtual_alias_map,ou=postfix,dc=x,dc=test", None),
-        ("ldap_attrs", "cn=info@a.test,ou=virtual_alias_map,ou=postfix,dc=x,dc=test", "exact"),
-        ("ldap_entry", "cn=old@a.test,ou=virtual_alias_map,ou=postfix,dc=x,dc=test", "absent"),
+        ("ldap_entry", "ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", None),
+        ("ldap_entry", "cn=new@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", None),
+        ("ldap_attrs", "cn=info@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", "exact"),
+        ("ldap_entry", "cn=old@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", "absent"),
     ]
 
 
 def test_ldap_missing_base_is_created_first(tmp_path):
     database = Database({}, ldap_root=False)
     result = run(tmp_path, database, "ldap", connection=LDAP)
-    assert result["created"][0] == LDAP["name"]
-    assert database.writes()[0][1]["dn"] == LDAP["name"] and database.writes()[0][1]["attributes"] == {"ou": "postfix"}
+    assert result["created"][0] == "ou=mx1," + LDAP["name"]
+    assert [(w[1]["dn"], w[1]["attributes"]) for w in database.writes()[:2]] == [
+        (LDAP["name"], {"ou": "postfix"}), ("ou=mx1," + LDAP["name"], {"ou": "mx1"})]

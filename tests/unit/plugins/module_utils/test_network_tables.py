@@ -18,9 +18,9 @@ LDAP = {"host": "ldap.example.test", "name": "ou=postfix,dc=example,dc=test", "u
         "password": "s3cret", "admin_user": "cn=admin,dc=example,dc=test"}
 
 
-def checked(backend, database):
+def checked(backend, database, hostname="mx1"):
     problems = []
-    return nt.check_database(backend, database, problems), problems
+    return nt.check_database(backend, database, problems, hostname=hostname), problems
 
 
 def test_file_needs_no_database():
@@ -31,7 +31,8 @@ def test_pgsql_connection_gets_defaults_and_no_password():
     connection, problems = checked("pgsql", PG)
     assert problems == []
     assert connection == {"host": "db.example.test", "port": 5432, "name": "vhosting_postfix", "user": "postfix_ro",
-                          "admin_user": "loader", "table": nt.DEFAULT_SQL_TABLE, "load": True}
+                          "admin_user": "loader", "table": nt.DEFAULT_SQL_TABLE, "scope": "mx1", "load": True}
+    assert nt.DEFAULT_SQL_TABLE == "vhosting_postfix_rows" != nt.LEGACY_SQL_TABLE
     assert "s3cret" not in json.dumps(connection) and "t0psecret" not in json.dumps(connection)
 
 
@@ -46,12 +47,38 @@ def test_pgsql_connection_gets_defaults_and_no_password():
     ("pgsql", {"password": "a\nb"}, "a password with a line break"),
     ("ldap", {"name": "postfix"}, "vhosting_domains__database.name: 'postfix' is not an LDAP base DN"),
     ("ldap", {"user": "reader"}, "vhosting_domains__database.user: 'reader' is not a bind DN"),
+    ("pgsql", {"scope": "mx1' OR '1'='1"}, "vhosting_domains__database.scope: \"mx1' OR '1'='1\" is not a scope name"),
+    ("ldap", {"scope": "a,ou=x"}, "vhosting_domains__database.scope: 'a,ou=x' is not a scope name"),
 ])
 def test_bad_connection_settings_are_refused_naming_the_option(backend, change, expected):
     base = dict(LDAP if backend == "ldap" else PG, **change)
     connection, problems = checked(backend, base)
     assert connection is None and len(problems) == 1 and expected in problems[0]
     assert "s3cret" not in problems[0]
+
+
+def test_scope_defaults_to_the_host_and_an_unusable_host_name_asks_for_one():
+    assert checked("pgsql", PG, hostname="mx2.example.org")[0]["scope"] == "mx2.example.org"
+    assert checked("pgsql", dict(PG, scope="site-a"), hostname="mx2")[0]["scope"] == "site-a"
+    connection, problems = checked("pgsql", PG, hostname="mx 2")
+    assert connection is None and "the default is the host's inventory name, which cannot be one" in problems[0]
+
+
+def test_target_tells_writers_of_the_same_rows_apart():
+    one = checked("pgsql", PG, hostname="mx1")[0]
+    assert nt.target("pgsql", one) == nt.target("pgsql", checked("pgsql", dict(PG, host="DB.example.test"))[0])
+    assert nt.target("pgsql", one) != nt.target("pgsql", checked("pgsql", PG, hostname="mx2")[0])
+    assert nt.target("pgsql", one) != nt.target("pgsql", checked("pgsql", dict(PG, table="other"))[0])
+    assert nt.target("pgsql", one) != nt.target("mysql", checked("mysql", PG)[0])
+
+
+def test_phase_of_splits_a_change_set():
+    delta = {"add": [["m", "a", "1"]], "change": [["m", "b", "1", "2"]], "remove": [["m", "c", "3"]]}
+    assert nt.phase_of(delta, "upsert") == dict(delta, remove=[])
+    assert nt.phase_of(delta, "remove") == dict(delta, add=[], change=[])
+    assert nt.phase_of(delta, "all") == delta
+    with pytest.raises(nt.NetworkTableError):
+        nt.phase_of(delta, "both")
 
 
 def test_unknown_backend_is_refused():
@@ -62,15 +89,15 @@ def test_sql_cf_options():
     connection, _problems = checked("mysql", dict(PG, port=3307))
     assert nt.cf_options("mysql", connection, "virtual_alias_map") == [
         ("hosts", "inet:db.example.test:3307"), ("user", "postfix_ro"), ("dbname", "vhosting_postfix"),
-        ("query", "SELECT lookup_value FROM vhosting_postfix_lookup WHERE map_name = 'virtual_alias_map' "
-                  "AND lookup_key = '%s'")]
+        ("query", "SELECT lookup_value FROM vhosting_postfix_rows WHERE scope = 'mx1' "
+                  "AND map_name = 'virtual_alias_map' AND lookup_key = '%s'")]
     assert nt.password_option("mysql") == "password"
 
 
 def test_ldap_cf_options_bind_and_anonymous():
     connection, _problems = checked("ldap", LDAP)
     options = dict(nt.cf_options("ldap", connection, "virtual_mailbox_map"))
-    assert options["search_base"] == "ou=virtual_mailbox_map,ou=postfix,dc=example,dc=test"
+    assert options["search_base"] == "ou=virtual_mailbox_map,ou=mx1,ou=postfix,dc=example,dc=test"
     assert options["query_filter"] == "(&(objectClass=organizationalRole)(cn=%s))"
     assert options["result_attribute"] == "description" and options["scope"] == "one"
     assert options["bind"] == "yes" and options["bind_dn"] == "cn=reader,dc=example,dc=test"
@@ -83,8 +110,13 @@ def test_host_model_switches_main_cf_to_the_database_and_keeps_the_files():
     model = host_model(role_values(vhosting_domains__backend="pgsql", vhosting_domains__database=PG), BOXES,
                        hostname="mx")
     role = model["domains_role"]
-    assert role["parameters"]["virtual_alias_maps"] == "pgsql:/etc/postfix/vhosting-db/virtual_alias_map.cf"
-    assert role["parameters"]["virtual_mailbox_maps"] == "pgsql:/etc/postfix/vhosting-db/virtual_mailbox_map.cf"
+    # Through proxymap; the parity gate and the health check query the table directly.
+    assert role["parameters"]["virtual_alias_maps"] == "proxy:pgsql:/etc/postfix/vhosting-db/virtual_alias_map.cf"
+    assert role["parameters"]["virtual_mailbox_maps"] == "proxy:pgsql:/etc/postfix/vhosting-db/virtual_mailbox_map.cf"
+    assert role["network"]["tables"][0]["direct"] == "pgsql:/etc/postfix/vhosting-db/virtual_alias_map.cf"
+    assert role["network"]["connection"]["scope"] == "mx"
+    assert "vhosting-postfix-dbwatch.timer" in model["probe"]["units"]
+    assert "/usr/local/sbin/vhosting-postfix-dbwatch" not in model["stale_files"]["domains"]
     # The files are still written: the parity gate's reference.
     assert role["tables"] == {"/etc/postfix/virtual": "virtual_alias_map", "/etc/postfix/vmailbox": "virtual_mailbox_map"}
     tables = role["network"]["tables"]
@@ -104,6 +136,9 @@ def test_host_model_with_files_removes_every_cf_file():
     assert model["domains_role"]["parameters"]["virtual_alias_maps"] == "lmdb:/etc/postfix/virtual"
     stale = model["stale_files"]["domains"]
     assert set(nt.stale_cf_files("/etc/postfix/vhosting-db")) <= set(stale) and "/etc/postfix/vhosting-db" in stale
+    # The health check goes with the last database table.
+    assert {"/usr/local/sbin/vhosting-postfix-dbwatch", "/etc/systemd/system/vhosting-postfix-dbwatch.timer",
+            "/etc/systemd/system/vhosting-postfix-dbwatch.service"} <= set(stale)
 
 
 def test_host_model_refuses_a_bad_database_before_anything():
@@ -118,7 +153,8 @@ def test_transport_list_element_is_switched():
     connection, _problems = checked("pgsql", PG)
     part = nt.network_part("pgsql", connection, "/etc/postfix/vhosting-db", {"/etc/postfix/t": "transport_map"},
                            parameters, "lmdb")
-    assert parameters["transport_maps"] == ["pgsql:/etc/postfix/vhosting-db/transport_map.cf", "lmdb:/etc/postfix/relay_t"]
+    assert parameters["transport_maps"] == ["proxy:pgsql:/etc/postfix/vhosting-db/transport_map.cf",
+                                            "lmdb:/etc/postfix/relay_t"]
     assert [t["name"] for t in part["tables"]] == ["transport_map"]
 
 
@@ -143,26 +179,36 @@ def test_changes_add_change_remove_and_no_change():
 
 def test_sql_write_passes_data_as_parameters():
     delta = {"add": [["m", "k'; DROP TABLE x; --", "v"]], "change": [["m", "a", "1", "2"]], "remove": [["m", "r", "0"]]}
-    args = nt.sql_write_args(delta)
+    args = nt.sql_write_args(delta, "mx1")
+    assert args["scope"] == "mx1"
     assert json.loads(args["upsert"]) == [{"m": "m", "k": "k'; DROP TABLE x; --", "v": "v"}, {"m": "m", "k": "a", "v": "2"}]
     assert json.loads(args["remove"]) == [{"m": "m", "k": "r"}]
     for backend in ("pgsql", "mysql"):
         statements = nt.sql_write(backend, "vhosting_postfix_lookup")
         assert len(statements) == 2 and all("DROP" not in s for s in statements)
         assert "%(remove)s" in statements[0] and "%(upsert)s" in statements[1]
-    assert nt.sql_select("t").startswith("SELECT map_name, lookup_key, lookup_value FROM t WHERE map_name IN ('virtual_alias_map'")
+        assert "t.scope = %(scope)s" in statements[0] and "SELECT %(scope)s, r.m" in statements[1]
+        assert "scope" in nt.sql_schema(backend, "t") and "PRIMARY KEY (scope, map_name, lookup_key)" in \
+            nt.sql_schema(backend, "t")
+    assert nt.sql_select("t").startswith("SELECT map_name, lookup_key, lookup_value FROM t WHERE scope = %(scope)s "
+                                         "AND map_name IN ('virtual_alias_map'")
 
 
 def test_rows_from_sql_and_ldap_results():
     assert nt.rows_from_result([{"map_name": "m", "lookup_key": "k", "lookup_value": "v"}]) == {"m": {"k": "v"}}
     connection, _problems = checked("ldap", LDAP)
     entries = [
-        {"dn": "ou=virtual_alias_map,ou=postfix,dc=example,dc=test", "ou": "virtual_alias_map"},
-        {"dn": "cn=info@a.test,ou=virtual_alias_map,ou=postfix,dc=example,dc=test", "cn": "info@a.test",
+        {"dn": "ou=virtual_alias_map,ou=mx1,ou=postfix,dc=example,dc=test", "ou": "virtual_alias_map"},
+        {"dn": "cn=info@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=example,dc=test", "cn": "info@a.test",
          "description": "ann@a.test"},
-        {"dn": "cn=multi@a.test,ou=virtual_alias_map,ou=postfix,dc=example,dc=test", "cn": ["multi@a.test"],
+        {"dn": "cn=multi@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=example,dc=test", "cn": ["multi@a.test"],
          "description": ["x@a.test", "y@a.test"]},
-        {"dn": "cn=other,ou=not_ours,ou=postfix,dc=example,dc=test", "cn": "other", "description": "z"},
+        {"dn": "cn=other,ou=not_ours,ou=mx1,ou=postfix,dc=example,dc=test", "cn": "other", "description": "z"},
+        # Another host's scope, and the layout of releases before scopes: not this host's rows.
+        {"dn": "cn=b@b.test,ou=virtual_alias_map,ou=mx2,ou=postfix,dc=example,dc=test", "cn": "b@b.test",
+         "description": "z"},
+        {"dn": "cn=old@a.test,ou=virtual_alias_map,ou=postfix,dc=example,dc=test", "cn": "old@a.test",
+         "description": "z"},
     ]
     assert nt.rows_from_ldap(entries, connection) == {
         "virtual_alias_map": {"info@a.test": "ann@a.test", "multi@a.test": "x@a.test, y@a.test"}}
@@ -174,7 +220,7 @@ def test_dn_escape():
     assert nt.dn_escape("@a.test") == "@a.test"
     connection, _problems = checked("ldap", LDAP)
     assert nt.ldap_dn(connection, "virtual_alias_map", "@a.test") == \
-        "cn=@a.test,ou=virtual_alias_map,ou=postfix,dc=example,dc=test"
+        "cn=@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=example,dc=test"
 
 
 def test_source_keys_skip_comments_and_continuations():
