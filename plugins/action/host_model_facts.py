@@ -35,6 +35,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_model impor
     host_model,
     raw_fingerprint,
 )
+from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_checks import lookalike_names
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._parts import ROLE_PREFIXES
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import RelayError, expand_backup_for
@@ -191,6 +192,9 @@ class ActionModule(ActionBase):
             problems.extend(exc.problems)
         if problems:
             return self._failed(result, hostname, problems)
+        problems = self._peer_problems(model, hostname, task_vars, roles, defaults)
+        if problems:
+            return self._failed(result, hostname, problems)
         try:
             _tables_to_files(model)
         except (IOError, OSError, ValueError) as exc:
@@ -201,6 +205,46 @@ class ActionModule(ActionBase):
                       msg=_summary(model))
         _show(hostname, model, result)
         return result
+
+    def _peer_problems(self, model, hostname, task_vars, roles, defaults):
+        """Hosts of the inventory (in this play or not: a --limit run must not undo theirs) that write the same
+        database rows as this host, with rows of their own that differ (_network_tables.peer_conflicts)."""
+        network = (model.get("domains_role") or {}).get("network")
+        if not network:
+            return []
+        mine = _network_tables.target(network["backend"], network["connection"])
+        names = [table["name"] for table in network["tables"]]
+        hostvars = task_vars.get("hostvars")
+        groups = task_vars.get("groups", {})
+        peers = []
+        for other in groups.get("all", []):
+            raw = hostvars.raw_get(other) if other != hostname and hostvars is not None else {}
+            raw = dict(raw) if hasattr(raw, "keys") else {}
+            if "vhosting_domains__backend" not in raw:
+                continue
+            resolve = self._resolver(raw, defaults)
+            try:
+                backend = resolve("vhosting_domains__backend")
+                connection = _network_tables.check_database(backend, resolve("vhosting_domains__database", {}),
+                                                            [], hostname=other)
+            except AnsibleError:
+                continue  # that host's own run reports it
+            if connection is None or _network_tables.target(backend, connection) != mine:
+                continue
+            problems = []
+            values = self._values(resolve, roles, problems)
+            definitions = self._definitions(sorted(n for n in raw if n.startswith(DOMAIN_PREFIX)), resolve, problems)
+            rows = None
+            if not problems:
+                primaries = self._primaries(values, dict(task_vars, inventory_hostname=other), roles, defaults,
+                                            problems)
+                try:
+                    built = host_model(values, definitions, primaries, other)
+                    rows = _rows(built, names)
+                except ModelError:
+                    rows = None
+            peers.append((other, None if problems else rows))
+        return _network_tables.peer_conflicts(hostname, mine, _rows(model, names), peers)
 
     @staticmethod
     def _key():
@@ -249,6 +293,12 @@ def _tables_to_files(model):
     model["table_entries"] = dict((name, len(mapping)) for name, mapping in tables.items())
     base = os.path.join(C.config.get_config_value("ANSIBLE_HOME"), "tmp", "vhosting-postfix-tables")
     model["table_files"] = _table_files.write(base, model["fingerprint"], tables)
+
+
+def _rows(model, names):
+    """The database rows of a model's tables, as the loader writes them (the data files' lines, keys folded)."""
+    return dict((name, _network_tables.parse_rows(_table_files.render(model["maps"].get(name) or {})))
+                for name in names)
 
 
 def _play_id(task):

@@ -162,6 +162,46 @@ def target(backend, connection):
             connection["table"] if backend != "ldap" else "", connection["scope"].lower())
 
 
+def describe_target(target_key):
+    backend, host, port, name, table, scope = target_key
+    where = "%s on %s:%d, %s" % (backend, host, port, name)
+    return "%s%s, scope %s" % (where, (", table " + table) if table else "", scope)
+
+
+def peer_conflicts(host, target_key, rows, peers):
+    """Problems of hosts that would write the same rows differently (the guard before any change).
+
+    ``rows``: {map: {key: value}} this host writes; ``peers``: [(other host, its rows, or None when its inventory
+    cannot be built)] of the inventory's hosts with the same :func:`target`. Two hosts may share a scope only when
+    they write exactly the same rows, since each run makes the scope match its own inventory.
+    """
+    problems = []
+    for other, other_rows in peers:
+        head = "vhosting_domains__database: %s and %s write the same rows (%s)" % (
+            host, other, describe_target(target_key))
+        if other_rows is None:
+            problems.append("%s, and the inventory of %s cannot be built to compare them; fix it, or give each host "
+                            "its own scope (the default)" % (head, other))
+            continue
+        delta = changes(other_rows, rows)
+        if not (delta["add"] or delta["change"] or delta["remove"]):
+            continue
+        if delta["change"]:
+            map_name, key, theirs, mine = delta["change"][0]
+            example = "%s %s: %r on %s, %r on %s" % (map_name, key, mine, host, theirs, other)
+        elif delta["add"]:
+            map_name, key, mine = delta["add"][0]
+            example = "%s %s: %r on %s, none on %s" % (map_name, key, mine, host, other)
+        else:
+            map_name, key, theirs = delta["remove"][0]
+            example = "%s %s: none on %s, %r on %s" % (map_name, key, host, theirs, other)
+        problems.append("%s, but their inventories give different rows (%s; %s), so each run would undo the "
+                        "other's: give each host its own scope (the default, its inventory name), or the same "
+                        "domains" % (head, summary(delta).replace("added", "only on " + host, 1)
+                                     .replace("removed", "only on " + other, 1), example))
+    return problems
+
+
 def query(connection, map_name):
     """Postfix's SQL query for one table."""
     return ("SELECT lookup_value FROM %s WHERE scope = '%s' AND map_name = '%s' AND lookup_key = '%%s'"

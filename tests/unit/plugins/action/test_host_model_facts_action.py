@@ -417,3 +417,50 @@ def test_the_old_name_host_model_runs_the_same_action_on_the_control_node():
     from ansible_collections.vhosting.postfix.plugins.action.host_model import ActionModule as Old
 
     assert Old is ActionModule
+
+
+# ------------------------------------------------- one database for the fleet
+
+DB = {"host": "db.test", "name": "vhosting_postfix", "user": "reader", "password": "pw"}
+OTHER_BOX = dict(BOX, domain="other.test")
+
+
+def test_hosts_with_their_own_scopes_share_one_database(tmp_path, home):
+    hosts = {"mx1": dict(DOMAINS, vhosting_domains__backend="pgsql", vhosting_domains__database=DB),
+             "mx2": {"vhosting_domain__other_test": OTHER_BOX, "vhosting_domains__backend": "pgsql",
+                     "vhosting_domains__database": DB}}
+    inventory = play(tmp_path, hosts)
+    assert model_of(inventory.run("mx1"))["domains_role"]["network"]["connection"]["scope"] == "mx1"
+    assert model_of(inventory.run("mx2"))["domains_role"]["network"]["connection"]["scope"] == "mx2"
+
+
+def test_a_shared_scope_with_the_same_rows_passes(tmp_path, home):
+    shared = dict(DB, scope="site-a")
+    hosts = {"mx1": dict(DOMAINS, vhosting_domains__backend="mysql", vhosting_domains__database=shared),
+             "mx1b": dict(DOMAINS, vhosting_domains__backend="mysql", vhosting_domains__database=shared)}
+    model_of(play(tmp_path, hosts).run("mx1"))
+
+
+@pytest.mark.parametrize("limited", [False, True])
+def test_two_writers_of_one_scope_with_different_rows_are_refused_before_anything(tmp_path, home, limited):
+    shared = dict(DB, scope="site-a")
+    changed = dict(DOMAINS, vhosting_domain__alias_test=dict(ALIAS, aliases={"sales": "info@box.test"}))
+    hosts = {"mx1": dict(DOMAINS, vhosting_domains__backend="pgsql", vhosting_domains__database=shared),
+             "mx2": dict(changed, vhosting_domains__backend="pgsql", vhosting_domains__database=shared),
+             # Another database, or another scope: no conflict.
+             "mx3": dict(changed, vhosting_domains__backend="pgsql", vhosting_domains__database=dict(DB, scope="b")),
+             "mx4": dict(changed, vhosting_domains__backend="mysql", vhosting_domains__database=shared)}
+    inventory = play(tmp_path, hosts)
+    # As with --limit mx1 (mx2 is in the inventory, not in the play): the same refusal.
+    task_vars = inventory.task_vars("mx1")
+    if limited:
+        task_vars = dict(task_vars, ansible_play_hosts=["mx1"], ansible_play_hosts_all=["mx1"])
+    result = inventory.run("mx1", task_vars)
+    assert result["failed"] is True and "ansible_facts" not in result
+    assert result["problems"] == [
+        "vhosting_domains__database: mx1 and mx2 write the same rows (pgsql on db.test:5432, vhosting_postfix, "
+        "table vhosting_postfix_rows, scope site-a), but their inventories give different rows (0 rows only on mx1, "
+        "1 changed, 0 only on mx2; virtual_alias_map sales@alias.test: 'bob@box.test' on mx1, 'info@box.test' on "
+        "mx2), so each run would undo the other's: give each host its own scope (the default, its inventory "
+        "name), or the same domains"]
+    assert not (home / "tmp").exists() or files_under(home / "tmp") == []

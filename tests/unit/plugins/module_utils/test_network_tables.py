@@ -246,3 +246,18 @@ def test_compare_reports_value_missing_and_must_not_be_found():
         {"key": "c@x", "file": None, "database": "9"},
         {"key": "nobody@x", "file": "catch", "database": "catch", "must_not_be_found": True}]
     assert nt.compare(["a@x"], [], {"a@x": "1"}, {"a@x": "1"}) == []
+
+
+def test_peer_conflicts_name_both_hosts_and_a_differing_row():
+    key = nt.target("pgsql", checked("pgsql", dict(PG, scope="site-a"))[0])
+    rows = {"virtual_mailbox_map": {"ann@a.test": "a.test/ann/"}}
+    assert nt.peer_conflicts("mx1", key, rows, [("mx1b", rows)]) == []
+    (only_mine,) = nt.peer_conflicts("mx1", key, rows, [("mx1b", {})])
+    assert only_mine.startswith("vhosting_domains__database: mx1 and mx1b write the same rows (pgsql on "
+                                "db.example.test:5432, vhosting_postfix, table vhosting_postfix_rows, scope site-a)")
+    assert "1 rows only on mx1" in only_mine and "virtual_mailbox_map ann@a.test: 'a.test/ann/' on mx1, none on mx1b" \
+        in only_mine
+    (only_theirs,) = nt.peer_conflicts("mx1", key, {}, [("mx1b", rows)])
+    assert "none on mx1, 'a.test/ann/' on mx1b" in only_theirs
+    (unknown,) = nt.peer_conflicts("mx1", key, rows, [("mx1b", None)])
+    assert "the inventory of mx1b cannot be built to compare them" in unknown
