@@ -412,6 +412,8 @@ def domain_model(definitions, options=None):
     problems = []
     failed = set()  # domains whose definition is invalid: not checked as targets
     for varname in sorted(definitions):
+        if definitions[varname] is None:
+            continue  # null: no domain (a more specific inventory layer removes one that a wider layer defines)
         try:
             _parse_definition(varname, definitions[varname], opts, local_domains, seen, domains)
         except DomainModelError as exc:

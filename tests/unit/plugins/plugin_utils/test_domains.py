@@ -297,3 +297,10 @@ def test_conflicting_user_attributes():
 
 def test_definition_must_be_dict():
     assert "a domain definition must be a dict" in err({"vhosting_domain__x": "x.test"})
+    assert "a domain definition must be a dict" in err({"vhosting_domain__x": []})
+
+
+def test_a_null_definition_is_no_domain():
+    model = domain_model({"vhosting_domain__a": {"domain": "a.test", "class": "mailbox", "mailboxes": ["ann"]},
+                          "vhosting_domain__b": None})
+    assert model["mailbox_domains"] == ["a.test"]
