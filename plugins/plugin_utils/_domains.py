@@ -412,13 +412,19 @@ def domain_model(definitions, options=None):
     problems = []
     failed = set()  # domains whose definition is invalid: not checked as targets
     for varname in sorted(definitions):
-        if definitions[varname] is None:
-            continue  # null: no domain (a more specific inventory layer removes one that a wider layer defines)
+        spec = definitions[varname]
+        if isinstance(spec, dict) and "state" in spec:
+            # state: absent - no domain (a more specific inventory layer removes one that a wider layer defines).
+            if spec["state"] == "absent":
+                continue
+            if spec["state"] != "present":
+                problems.append("%s: state must be present or absent, got %r" % (varname, spec["state"]))
+                continue
+            spec = dict((key, value) for key, value in spec.items() if key != "state")
         try:
-            _parse_definition(varname, definitions[varname], opts, local_domains, seen, domains)
+            _parse_definition(varname, spec, opts, local_domains, seen, domains)
         except DomainModelError as exc:
             problems.extend(exc.problems)
-            spec = definitions[varname]
             if isinstance(spec, dict) and isinstance(spec.get("domain"), str):
                 failed.add(spec["domain"].strip().rstrip(".").lower())
     try:

@@ -241,7 +241,7 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
         domains = None
     # Domains this host delivers itself can never be relayed for others.
     local_domains = [d["domain"] for d in (definitions or {}).values()
-                     if isinstance(d, dict) and isinstance(d.get("domain"), str)]
+                     if isinstance(d, dict) and isinstance(d.get("domain"), str) and d.get("state") != "absent"]
     ctx = {
         "values": values,
         "hostname": hostname,

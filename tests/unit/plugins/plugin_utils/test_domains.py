@@ -300,7 +300,13 @@ def test_definition_must_be_dict():
     assert "a domain definition must be a dict" in err({"vhosting_domain__x": []})
 
 
-def test_a_null_definition_is_no_domain():
-    model = domain_model({"vhosting_domain__a": {"domain": "a.test", "class": "mailbox", "mailboxes": ["ann"]},
-                          "vhosting_domain__b": None})
+def test_state_absent_is_no_domain_and_present_is_the_default():
+    ann = {"domain": "a.test", "class": "mailbox", "mailboxes": ["ann"]}
+    model = domain_model({"vhosting_domain__a": dict(ann, state="present"),
+                          "vhosting_domain__b": {"domain": "b.test", "class": "mailbox", "state": "absent"},
+                          "vhosting_domain__c": {"state": "absent"}})
     assert model["mailbox_domains"] == ["a.test"]
+    assert "vhosting_domain__b: state must be present or absent, got 'gone'" in err(
+        {"vhosting_domain__b": dict(ann, state="gone")})
+    # Left empty is still a mistake, not a removal.
+    assert "a domain definition must be a dict" in err({"vhosting_domain__x": None})
