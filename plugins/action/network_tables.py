@@ -131,14 +131,17 @@ class ActionModule(ActionBase):
                           msg="network_tables: the %s database at %s:%s: %s"
                               % (backend, connection.get("host"), connection.get("port"), exc))
             return result
-        changed = bool(delta["add"] or delta["change"] or delta["remove"] or delta.get("created"))
+        # The upsert phase reports rows left to remove as a change too: the role's handler removes them.
+        pending = delta.get("pending_remove", 0)
+        changed = bool(delta["add"] or delta["change"] or delta["remove"] or delta.get("created") or pending)
         before, after = nt.diff_text(delta)
         result.update(
             changed=changed,
             added=len(delta["add"]), updated=len(delta["change"]), removed=len(delta["remove"]),
-            created=delta.get("created", []),
+            created=delta.get("created", []), pending_remove=pending,
             rows=sum(len(rows) for rows in desired.values()), scope=connection.get("scope"), phase=phase,
-            msg="%s, scope %s: %s%s" % (backend, connection.get("scope"), nt.summary(delta),
+            msg="%s, scope %s: %s%s%s" % (backend, connection.get("scope"), nt.summary(delta),
+                                        "; %d rows to remove next" % pending if pending else "",
                               " (check mode: nothing written)" if self._task.check_mode and changed else ""),
         )
         if self._task.diff and changed:
@@ -185,8 +188,10 @@ class ActionModule(ActionBase):
             if backend == "mysql":
                 records = records[0] if records else []
             current = nt.rows_from_result(records)
-        delta = nt.phase_of(nt.changes(current, desired), phase)
+        full = nt.changes(current, desired)
+        delta = nt.phase_of(full, phase)
         delta["created"] = created
+        delta["pending_remove"] = len(full["remove"]) if phase == "upsert" else 0
         if (delta["add"] or delta["change"] or delta["remove"]) and not self._task.check_mode:
             self._module(module, dict(base, query=nt.sql_write(backend, table),
                                       named_args=nt.sql_write_args(delta, connection["scope"]), **extra), task_vars)
@@ -225,7 +230,9 @@ class ActionModule(ActionBase):
                 if map_name in desired and desired[map_name]:
                     containers.append((dn, "organizationalUnit", {"ou": map_name}))
         current = nt.rows_from_ldap(entries, connection)
-        delta = nt.phase_of(nt.changes(current, desired), phase)
+        full = nt.changes(current, desired)
+        delta = nt.phase_of(full, phase)
+        delta["pending_remove"] = len(full["remove"]) if phase == "upsert" else 0
         delta["created"] = created + [dn for dn, _c, _a in containers if dn not in (root, scope)]
         if self._task.check_mode:
             return delta

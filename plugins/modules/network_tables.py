@@ -61,8 +61,8 @@ options:
   phase:
     description:
       - C(upsert) writes the added and changed rows, C(remove) removes the rows the model no longer has, C(all) both.
-      - The domains role runs C(upsert) on every host of the play, then C(remove), so that a domain moved from one
-        host to another is in one of their scopes at every moment.
+      - The domains role runs C(upsert) in its tasks and C(remove) in a handler, after Postfix's reload, so that a
+        domain moved from one host to another is taken by one of them at every moment.
     type: str
     choices: [all, upsert, remove]
     default: all
@@ -114,5 +114,11 @@ scope:
 phase:
   description: The phase that ran (C(all), C(upsert) or C(remove)).
   type: str
+  returned: success
+pending_remove:
+  description:
+    - In the C(upsert) phase, the rows the C(remove) phase will remove. They make the task C(changed), so that it
+      notifies the handler that removes them.
+  type: int
   returned: success
 """

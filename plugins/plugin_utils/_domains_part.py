@@ -52,7 +52,10 @@ def build(ctx, problems):
         tables = {alias_table: "virtual_alias_map", mailbox_table: "virtual_mailbox_map"}
         for parameter, names in (("virtual_alias_domains", domains["alias_domains"]),
                                  ("virtual_mailbox_domains", domains["mailbox_domains"])):
-            domain_list(parameter, names, kind, directory(alias_table), parameters, tables, maps)
+            # With a database every non-empty list is a table, so that it moves into the database with the
+            # rows: a domain moved between hosts then changes rows only, in the order the loader gives them.
+            domain_list(parameter, names, kind, directory(alias_table), parameters, tables, maps,
+                        **({} if values["vhosting_domains__backend"] == "file" else {"limit": 0}))
         parameters.update({
             "virtual_alias_maps": "%s:%s" % (kind, alias_table),
             "virtual_mailbox_base": domains["mailbox_base"],

@@ -110,11 +110,13 @@ def domain_list_table(table_directory, parameter):
     return "%s/vhosting_%s" % (table_directory.rstrip("/") or "", parameter)
 
 
-def domain_list(parameter, domains, kind, table_directory, parameters, tables, maps, inline=()):
-    """Set ``parameter`` to the domain list: inline, or (when long) as a table in ``table_directory``, named in
-    ``tables``, its entries in ``maps`` under PARAMETER_map. ``inline``: names that always stay in the parameter
-    itself, before the domains or their table (mydestination's own), and count towards the limit."""
-    if len(inline) + len(domains) <= DOMAIN_LIST_LIMIT:
+def domain_list(parameter, domains, kind, table_directory, parameters, tables, maps, inline=(),
+                limit=DOMAIN_LIST_LIMIT):
+    """Set ``parameter`` to the domain list: inline, or (when longer than ``limit``) as a table in
+    ``table_directory``, named in ``tables``, its entries in ``maps`` under PARAMETER_map. ``inline``: names that
+    always stay in the parameter itself, before the domains or their table (mydestination's own), and count towards
+    the limit."""
+    if len(inline) + len(domains) <= limit:
         parameters[parameter] = list(inline) + list(domains)
         return
     path = domain_list_table(table_directory, parameter)

@@ -31,11 +31,13 @@ class Database(object):
         if module_name == "community.general.ldap_search":
             if not self.ldap_root:
                 return {"failed": True, "msg": "Base not found: " + module_args["dn"]}
-            # Every entry below the base DN: what the search returns is what its dn selects.
-            return {"results": [{"dn": "cn=%s,ou=%s,ou=%s,%s" % (k, m, scope, LDAP["name"]), "cn": k, "description": v}
-                                for scope, rows in sorted(self.scopes.items()) for (m, k), v in rows.items()
-                                if ("cn=%s,ou=%s,ou=%s,%s" % (k, m, scope, LDAP["name"])).endswith(
-                                    "," + module_args["dn"])]}
+            # Every entry below the base DN (a table's container and its rows): what the search returns is what
+            # its dn selects.
+            entries = [{"dn": "cn=%s,ou=%s,ou=%s,%s" % (k, m, scope, LDAP["name"]), "cn": k, "description": v}
+                       for scope, rows in sorted(self.scopes.items()) for (m, k), v in rows.items()]
+            entries += [{"dn": "ou=%s,ou=%s,%s" % (m, scope, LDAP["name"]), "ou": m}
+                        for scope, rows in sorted(self.scopes.items()) for m in sorted(set(m for m, _k in rows))]
+            return {"results": [e for e in entries if e["dn"].endswith("," + module_args["dn"])]}
         if module_name.startswith("community.general."):
             return {"changed": True}
         mysql = module_name == "community.mysql.mysql_query"
@@ -129,6 +131,12 @@ def test_phases_upsert_then_remove(tmp_path, backend):
     connection = LDAP if backend == "ldap" else CONNECTION
     upsert = run(tmp_path, Database(rows), backend, rows=want, connection=connection, phase="upsert")
     assert (upsert["added"], upsert["updated"], upsert["removed"], upsert["phase"]) == (1, 1, 0, "upsert")
+    assert upsert["pending_remove"] == 1 and "1 rows to remove next" in upsert["msg"]
+    # Only a row to remove: nothing is written, but the task is changed, so that it notifies the handler.
+    only_removal = Database({("virtual_alias_map", "info@a.test"): "ann@a.test", ("virtual_alias_map", "gone@a.test"): "x"})
+    result = run(tmp_path, only_removal, backend, rows={"info@a.test": "ann@a.test"}, connection=connection,
+                 phase="upsert")
+    assert result["changed"] and result["pending_remove"] == 1 and only_removal.writes() == []
     remove_db = Database(rows)
     remove = run(tmp_path, remove_db, backend, rows=want, connection=connection, phase="remove")
     assert (remove["added"], remove["updated"], remove["removed"]) == (0, 0, 1) and remove["changed"]
@@ -161,7 +169,6 @@ def test_ldap_adds_changes_removes_entry_by_entry_new_first(tmp_path):
     # The search reads the host's scope only: mx2's entries are neither changed nor removed.
     assert database.calls[0][1]["dn"] == "ou=mx1,ou=postfix,dc=x,dc=test"
     assert modules == [
-        ("ldap_entry", "ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", None),
         ("ldap_entry", "cn=new@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", None),
         ("ldap_attrs", "cn=info@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", "exact"),
         ("ldap_entry", "cn=old@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", "absent"),

@@ -117,12 +117,24 @@ def test_host_model_switches_main_cf_to_the_database_and_keeps_the_files():
     assert role["network"]["connection"]["scope"] == "mx"
     assert "vhosting-postfix-dbwatch.timer" in model["probe"]["units"]
     assert "/usr/local/sbin/vhosting-postfix-dbwatch" not in model["stale_files"]["domains"]
-    # The files are still written: the parity gate's reference.
-    assert role["tables"] == {"/etc/postfix/virtual": "virtual_alias_map", "/etc/postfix/vmailbox": "virtual_mailbox_map"}
+    # The files are still written: the parity gate's reference. With a database even a short domain list is a
+    # table, so that the domains a host accepts are rows too (a moved domain changes rows, not main.cf).
+    assert role["tables"] == {"/etc/postfix/virtual": "virtual_alias_map", "/etc/postfix/vmailbox": "virtual_mailbox_map",
+                              "/etc/postfix/vhosting_virtual_alias_domains": "virtual_alias_domains_map",
+                              "/etc/postfix/vhosting_virtual_mailbox_domains": "virtual_mailbox_domains_map"}
+    assert role["parameters"]["virtual_mailbox_domains"] == \
+        "proxy:pgsql:/etc/postfix/vhosting-db/virtual_mailbox_domains_map.cf"
     tables = role["network"]["tables"]
     assert [(t["name"], t["file"], t["source"]) for t in tables] == [
         ("virtual_alias_map", "lmdb:/etc/postfix/virtual", "/etc/postfix/virtual"),
-        ("virtual_mailbox_map", "lmdb:/etc/postfix/vmailbox", "/etc/postfix/vmailbox")]
+        ("virtual_mailbox_map", "lmdb:/etc/postfix/vmailbox", "/etc/postfix/vmailbox"),
+        ("virtual_alias_domains_map", "lmdb:/etc/postfix/vhosting_virtual_alias_domains",
+         "/etc/postfix/vhosting_virtual_alias_domains"),
+        ("virtual_mailbox_domains_map", "lmdb:/etc/postfix/vhosting_virtual_mailbox_domains",
+         "/etc/postfix/vhosting_virtual_mailbox_domains")]
+    # With files, short lists stay in main.cf.
+    on_files = host_model(role_values(), BOXES, hostname="mx")["domains_role"]["parameters"]
+    assert on_files["virtual_mailbox_domains"] == ["box.test"]
     stale = model["stale_files"]["domains"]
     assert "/etc/postfix/vhosting-db/transport_map.cf" in stale
     assert "/etc/postfix/vhosting-db/virtual_alias_map.cf" not in stale and "/etc/postfix/vhosting-db" not in stale
