@@ -6,7 +6,8 @@
 Loads the model's lookup tables into PostgreSQL, MySQL/MariaDB or LDAP
 through the ecosystem's modules, executed on the managed host:
 community.postgresql.postgresql_query, community.mysql.mysql_query, and
-community.general's ldap_search / ldap_entry / ldap_attrs. It reads what the
+community.general's ldap_search, and the collection's ldap_rows, which applies
+every LDAP change of a run in one module run. It reads what the
 database holds, compares it with the model's data files on the control node
 (the pure core _network_tables.changes) and writes only the difference, in
 the rows of the host's scope only: SQL in one transaction per phase, LDAP
@@ -34,7 +35,10 @@ from ansible_collections.vhosting.postfix.plugins.module_utils import _network_t
 from ansible_collections.vhosting.postfix.plugins.test.collection_installed import collection_installed, install_hint
 
 _SQL_MODULES = {"pgsql": "community.postgresql.postgresql_query", "mysql": "community.mysql.mysql_query"}
-_LDAP_MODULES = ("community.general.ldap_search", "community.general.ldap_entry", "community.general.ldap_attrs")
+# LDAP is read with community.general's ldap_search and written with the collection's ldap_rows (every change of a
+# run in one module run).
+_LDAP_MODULES = ("community.general.ldap_search",)
+LDAP_WRITER = "vhosting.postfix.ldap_rows"
 
 
 def _loader_configured():
@@ -221,7 +225,7 @@ class ActionModule(ActionBase):
                 return nt.phase_of(nt.changes({}, desired), phase)  # no rows of the scope: nothing to remove
             created.append(scope)
         existing = set(e.get("dn", "").lower() for e in entries)
-        # ldap_entry leaves an entry that is there as it is: the base DN is made sure of with the scope's entry.
+        # ldap_rows leaves an entry that is there as it is: the base DN is made sure of with the scope's entry.
         containers = [(root, "organizationalUnit", {"ou": root.split(",")[0].split("=", 1)[1].strip()}),
                       (scope, "organizationalUnit", {"ou": connection["scope"]})] if created else []
         for map_name in nt.MAPS:
@@ -236,18 +240,16 @@ class ActionModule(ActionBase):
         delta["created"] = created + [dn for dn, _c, _a in containers if dn not in (root, scope)]
         if self._task.check_mode:
             return delta
-        for dn, object_class, attributes in containers:
-            self._module("community.general.ldap_entry",
-                         dict(base, dn=dn, objectClass=[object_class], attributes=attributes), task_vars)
-        for map_name, key, value in delta["add"]:
-            self._module("community.general.ldap_entry", dict(
-                base, dn=nt.ldap_dn(connection, map_name, key), objectClass=[nt.LDAP_OBJECT_CLASS],
-                attributes={"cn": key, nt.LDAP_VALUE_ATTRIBUTE: value}), task_vars)
-        for map_name, key, _old, new in delta["change"]:
-            self._module("community.general.ldap_attrs", dict(
-                base, dn=nt.ldap_dn(connection, map_name, key), state="exact",
-                attributes={nt.LDAP_VALUE_ATTRIBUTE: new}), task_vars)
-        for map_name, key, _old in delta["remove"]:
-            self._module("community.general.ldap_entry", dict(
-                base, dn=nt.ldap_dn(connection, map_name, key), state="absent"), task_vars)
+        add = [{"dn": dn, "attributes": dict(attributes, objectClass=object_class)}
+               for dn, object_class, attributes in containers]
+        add += [{"dn": nt.ldap_dn(connection, map_name, key),
+                 "attributes": {"objectClass": nt.LDAP_OBJECT_CLASS, "cn": key, nt.LDAP_VALUE_ATTRIBUTE: value}}
+                for map_name, key, value in delta["add"]]
+        replace = [{"dn": nt.ldap_dn(connection, map_name, key), "attribute": nt.LDAP_VALUE_ATTRIBUTE, "value": new}
+                   for map_name, key, _old, new in delta["change"]]
+        delete = [nt.ldap_dn(connection, map_name, key) for map_name, key, _old in delta["remove"]]
+        if add or replace or delete:
+            # One module run for every change (new entries first, deletions last), not one per row.
+            self._module(LDAP_WRITER, dict(server_uri=base["server_uri"], bind_dn=base.get("bind_dn") or "",
+                                           bind_pw=base["bind_pw"], add=add, replace=replace, delete=delete), task_vars)
         return delta

@@ -21,8 +21,8 @@ description:
     C(lookup_value), created when missing; the changes of a phase in one transaction. A table without the
     C(scope) column (the layout before scopes) is refused and left alone. LDAP - C(ou=<scope>) under the base DN,
     one C(ou=<table>) per table below it, one C(organizationalRole) entry C(cn=<key>) per row with the value in
-    C(description) (core schema only), changed entry by entry with C(community.general.ldap_entry) and
-    C(ldap_attrs) - new entries first, removals last.
+    C(description) (core schema only), read with C(community.general.ldap_search) and written with
+    M(vhosting.postfix.ldap_rows) - every change of a phase in one module run, new entries first, removals last.
   - Only the collection's own tables (C(virtual_alias_map), C(virtual_mailbox_map), C(transport_map),
     C(virtual_alias_domains_map), C(virtual_mailbox_domains_map)) are read and written; rows of those tables that
     the model no longer has are removed.

@@ -53,7 +53,7 @@ class Database(object):
 
     def writes(self):
         return [c for c in self.calls if isinstance(c[1].get("query"), list) or "CREATE" in str(c[1].get("query"))
-                or c[0] in ("community.general.ldap_entry", "community.general.ldap_attrs")]
+                or c[0] == "vhosting.postfix.ldap_rows"]
 
 
 def run(tmp_path, database, backend="pgsql", check_mode=False, diff=False, rows=None, connection=None, phase=None):
@@ -160,24 +160,31 @@ def test_a_failing_module_fails_the_task_naming_the_database(tmp_path):
     assert result["failed"] and "the mysql database at db:5432" in result["msg"] and "unable to connect" in result["msg"]
 
 
-def test_ldap_adds_changes_removes_entry_by_entry_new_first(tmp_path):
+def test_ldap_adds_changes_removes_in_one_module_run(tmp_path):
     database = Database({("virtual_alias_map", "info@a.test"): "bob@a.test", ("virtual_alias_map", "old@a.test"): "x"})
     result = run(tmp_path, database, "ldap", rows={"info@a.test": "ann@a.test", "new@a.test": "ann@a.test"},
                  connection=LDAP)
     assert (result["added"], result["updated"], result["removed"]) == (1, 1, 1)
-    modules = [(c[0].rsplit(".", 1)[1], c[1].get("dn"), c[1].get("state")) for c in database.writes()]
     # The search reads the host's scope only: mx2's entries are neither changed nor removed.
     assert database.calls[0][1]["dn"] == "ou=mx1,ou=postfix,dc=x,dc=test"
-    assert modules == [
-        ("ldap_entry", "cn=new@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", None),
-        ("ldap_attrs", "cn=info@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", "exact"),
-        ("ldap_entry", "cn=old@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test", "absent"),
-    ]
+    (write,) = database.writes()
+    args = write[1]
+    assert (args["server_uri"], args["bind_dn"], args["bind_pw"]) == ("ldap://db:389", "cn=admin,dc=x,dc=test", "pw")
+    assert args["add"] == [{"dn": "cn=new@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test",
+                            "attributes": {"objectClass": "organizationalRole", "cn": "new@a.test",
+                                           "description": "ann@a.test"}}]
+    assert args["replace"] == [{"dn": "cn=info@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test",
+                                "attribute": "description", "value": "ann@a.test"}]
+    assert args["delete"] == ["cn=old@a.test,ou=virtual_alias_map,ou=mx1,ou=postfix,dc=x,dc=test"]
+    assert "pw" not in str(result)
 
 
 def test_ldap_missing_base_is_created_first(tmp_path):
     database = Database({}, ldap_root=False)
     result = run(tmp_path, database, "ldap", connection=LDAP)
     assert result["created"][0] == "ou=mx1," + LDAP["name"]
-    assert [(w[1]["dn"], w[1]["attributes"]) for w in database.writes()[:2]] == [
-        (LDAP["name"], {"ou": "postfix"}), ("ou=mx1," + LDAP["name"], {"ou": "mx1"})]
+    (write,) = database.writes()
+    assert [(a["dn"], a["attributes"]) for a in write[1]["add"][:3]] == [
+        (LDAP["name"], {"ou": "postfix", "objectClass": "organizationalUnit"}),
+        ("ou=mx1," + LDAP["name"], {"ou": "mx1", "objectClass": "organizationalUnit"}),
+        ("ou=virtual_alias_map,ou=mx1," + LDAP["name"], {"ou": "virtual_alias_map", "objectClass": "organizationalUnit"})]

@@ -81,9 +81,9 @@ def test_a_missing_collection_is_named_with_the_install_command(monkeypatch, bac
 
 def test_an_installed_collection_without_the_module_is_named_with_the_upgrade_command(monkeypatch):
     monkeypatch.setattr(action, "_loader_configured", lambda: True)
-    loader = Loader(absent=["community.general.ldap_attrs"])
+    loader = Loader(absent=["community.general.ldap_search"])
     name, modules, why = action.missing_modules("ldap", loader, ["vhosting.postfix"])
-    assert (name, modules) == ("community.general", ["community.general.ldap_attrs"])
+    assert (name, modules) == ("community.general", ["community.general.ldap_search"])
     assert loader.asked == list(action._LDAP_MODULES)
     assert "ansible-galaxy collection install --upgrade community.general (" in why
 

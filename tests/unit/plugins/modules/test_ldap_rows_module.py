@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+"""ldap_rows applies adds, replaces and deletes in that order over one connection (python-ldap replaced by a fake)."""
+import sys
+import types
+
+import pytest
+
+
+class _Error(Exception):
+    pass
+
+
+def _fake_ldap():
+    module = types.ModuleType("ldap")
+    module.LDAPError = _Error
+    module.ALREADY_EXISTS = type("ALREADY_EXISTS", (_Error,), {})
+    module.NO_SUCH_OBJECT = type("NO_SUCH_OBJECT", (_Error,), {})
+    module.MOD_REPLACE = 2
+    return module
+
+
+@pytest.fixture
+def rows(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ldap", _fake_ldap())
+    sys.modules.pop("ansible_collections.vhosting.postfix.plugins.modules.ldap_rows", None)
+    from ansible_collections.vhosting.postfix.plugins.modules import ldap_rows
+    yield ldap_rows
+    sys.modules.pop("ansible_collections.vhosting.postfix.plugins.modules.ldap_rows", None)
+
+
+class Connection(object):
+    def __init__(self, ldap, existing=(), missing=(), failing=()):
+        self.ldap, self.existing, self.missing, self.failing, self.calls = ldap, set(existing), set(missing), \
+            set(failing), []
+
+    def _check(self, dn):
+        if dn in self.failing:
+            raise self.ldap.LDAPError({"desc": "Insufficient access", "info": "no write access to parent"})
+
+    def add_s(self, dn, modlist):
+        self.calls.append(("add", dn, modlist))
+        self._check(dn)
+        if dn in self.existing:
+            raise self.ldap.ALREADY_EXISTS({"desc": "Already exists"})
+
+    def modify_s(self, dn, modlist):
+        self.calls.append(("modify", dn, modlist))
+        self._check(dn)
+
+    def delete_s(self, dn):
+        self.calls.append(("delete", dn))
+        self._check(dn)
+        if dn in self.missing:
+            raise self.ldap.NO_SUCH_OBJECT({"desc": "No such object"})
+
+
+def test_adds_replaces_deletes_in_order_and_counts_what_changed(rows):
+    connection = Connection(rows.ldap, existing={"ou=t,dc=x"}, missing={"cn=gone,ou=t,dc=x"})
+    counts = rows.apply(connection,
+                        [{"dn": "ou=t,dc=x", "attributes": {"objectClass": "organizationalUnit", "ou": "t"}},
+                         {"dn": "cn=a,ou=t,dc=x", "attributes": {"objectClass": "organizationalRole", "cn": "a",
+                                                                 "description": ["x", "y"]}}],
+                        [{"dn": "cn=b,ou=t,dc=x", "attribute": "description", "value": "z"}],
+                        ["cn=c,ou=t,dc=x", "cn=gone,ou=t,dc=x"])
+    assert counts == [1, 1, 1]
+    assert [c[:2] for c in connection.calls] == [("add", "ou=t,dc=x"), ("add", "cn=a,ou=t,dc=x"),
+                                                 ("modify", "cn=b,ou=t,dc=x"), ("delete", "cn=c,ou=t,dc=x"),
+                                                 ("delete", "cn=gone,ou=t,dc=x")]
+    assert connection.calls[1][2] == [("objectClass", [b"organizationalRole"]), ("cn", [b"a"]),
+                                      ("description", [b"x", b"y"])]
+    assert connection.calls[2][2] == [(2, "description", [b"z"])]
+
+
+def test_the_first_failure_names_its_dn_and_stops(rows):
+    connection = Connection(rows.ldap, failing={"cn=b,ou=t,dc=x"})
+    with pytest.raises(rows.RowError) as caught:
+        rows.apply(connection, [], [{"dn": "cn=b,ou=t,dc=x", "attribute": "description", "value": "z"}],
+                   ["cn=c,ou=t,dc=x"])
+    assert str(caught.value) == "cn=b,ou=t,dc=x: Insufficient access (no write access to parent)"
+    assert [c[0] for c in connection.calls] == ["modify"]
