@@ -35,6 +35,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import ipaddress
 import json
 import re
@@ -382,10 +383,81 @@ def sql_exists(backend):
             "WHERE table_schema = DATABASE() AND table_name = %(table)s AND column_name = 'scope') AS scoped")
 
 
-def sql_select(table):
-    """The rows of the collection's tables in one scope (named arg ``scope``)."""
-    return ("SELECT map_name, lookup_key, lookup_value FROM %s WHERE scope = %%(scope)s AND map_name IN (%s)"
-            % (table, ", ".join("'%s'" % m for m in MAPS)))
+# --- digests per key range ------------------------------------------------
+#
+# A run that changes nothing, or one row, should not read 100,000 rows back:
+# the database sums up each of 256 key ranges (the first two hex digits of the
+# MD5 of the key) as the XOR of a 64-bit hash of each row (the first 16 hex
+# digits of the MD5 of "map<TAB>key<TAB>value"), the controller does the same
+# with the model's rows, and only the ranges that differ are read.
+
+def bucket(key):
+    return hashlib.md5(key.encode("utf-8", "surrogateescape")).hexdigest()[:2]
+
+
+def row_hash(map_name, key, value):
+    text = "%s\t%s\t%s" % (map_name, key, value)
+    return int(hashlib.md5(text.encode("utf-8", "surrogateescape")).hexdigest()[:16], 16)
+
+
+def bucket_digests(rows):
+    """{bucket: XOR of the row hashes} of {map: {key: value}}."""
+    digests = {}
+    for map_name, mapping in rows.items():
+        for key, value in mapping.items():
+            b = bucket(key)
+            digests[b] = digests.get(b, 0) ^ row_hash(map_name, key, value)
+    return digests
+
+
+def digests_from_result(records):
+    """{bucket: digest} of the digest query's rows (PostgreSQL gives the digest in hex, MariaDB in decimal)."""
+    out = {}
+    for record in records or ():
+        value = record["digest"]
+        if isinstance(value, str) and not value.isdigit():
+            number = int(value, 16)
+        else:
+            number = int(value)
+        out[record["bucket"]] = number & 0xFFFFFFFFFFFFFFFF
+    return out
+
+
+def differing_buckets(current, wanted):
+    """The buckets whose digests differ (or that only one side has), sorted."""
+    return sorted(b for b in set(current) | set(wanted) if current.get(b, 0) != wanted.get(b, 0) or
+                  (b in current) != (b in wanted))
+
+
+def in_buckets(rows, buckets):
+    """The rows {map: {key: value}} whose key falls in one of ``buckets``."""
+    wanted = set(buckets)
+    return dict((map_name, dict((k, v) for k, v in mapping.items() if bucket(k) in wanted))
+                for map_name, mapping in rows.items())
+
+
+def sql_digests(backend, table):
+    """The digest of every key range of one scope (named arg ``scope``): rows (bucket, digest)."""
+    maps = ", ".join("'%s'" % m for m in MAPS)
+    if backend == "pgsql":
+        return ("SELECT substr(md5(lookup_key), 1, 2) AS bucket, to_hex(bit_xor(('x' || substr(md5(map_name || chr(9) "
+                "|| lookup_key || chr(9) || lookup_value), 1, 16))::bit(64)::bigint)) AS digest FROM %s "
+                "WHERE scope = %%(scope)s AND map_name IN (%s) GROUP BY 1" % (table, maps))
+    return ("SELECT SUBSTR(MD5(lookup_key), 1, 2) AS bucket, CAST(BIT_XOR(CAST(CONV(SUBSTR(MD5(CONCAT(map_name, "
+            "CHAR(9), lookup_key, CHAR(9), lookup_value)), 1, 16), 16, 10) AS UNSIGNED)) AS CHAR) AS digest FROM %s "
+            "WHERE scope = %%(scope)s AND map_name IN (%s) GROUP BY 1" % (table, maps))
+
+
+def sql_select_buckets(backend, table):
+    """The rows of one scope in some key ranges (named args ``scope``, ``buckets``: a JSON list)."""
+    maps = ", ".join("'%s'" % m for m in MAPS)
+    if backend == "pgsql":
+        within = "substr(md5(lookup_key), 1, 2) IN (SELECT json_array_elements_text(%(buckets)s::json))"
+    else:
+        within = ("SUBSTR(MD5(lookup_key), 1, 2) IN (SELECT b FROM JSON_TABLE(%(buckets)s, '$[*]' "
+                  "COLUMNS (b varchar(2) PATH '$')) j)")
+    return ("SELECT map_name, lookup_key, lookup_value FROM %s WHERE scope = %%(scope)s AND map_name IN (%s) AND %s"
+            % (table, maps, within))
 
 
 def sql_write(backend, table):

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 """The network_tables action with the database modules replaced by a recorder: reads always, writes only a difference."""
+import json
 from unittest import mock
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 # What Ansible passes as shared_loader_obj (ansible-core 2.19 uses it whatever is passed).
 from ansible.plugins import loader as plugin_loader
 from ansible_collections.vhosting.postfix.plugins.action.network_tables import ActionModule
+from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables as nt
 
 CONNECTION = {"host": "db", "port": 5432, "name": "vhosting_postfix", "user": "reader", "admin_user": "loader",
               "table": "vhosting_postfix_rows", "scope": "mx1", "load": True}
@@ -24,6 +26,13 @@ class Database(object):
     def __init__(self, rows, present=True, ldap_root=True, scoped=True):
         self.rows, self.present, self.ldap_root, self.scoped, self.calls = dict(rows), present, ldap_root, scoped, []
         self.scopes = {"mx1": self.rows, "mx2": dict(OTHER)}
+        self.digest_reads = self.rows_read = 0
+
+    def _by_map(self, scope):
+        out = {}
+        for (m, k), v in self.scopes.get(scope, {}).items():
+            out.setdefault(m, {})[k] = v
+        return out
 
     def __call__(self, action, module_name, module_args, task_vars):
         self.calls.append((module_name, module_args, action._task.check_mode))
@@ -43,10 +52,21 @@ class Database(object):
         mysql = module_name == "community.mysql.mysql_query"
         if isinstance(query, str) and "present" in query:
             result = [{"present": int(self.present), "scoped": int(self.scoped)}]
+        elif isinstance(query, str) and query.upper().startswith("SELECT SUBSTR(MD5"):
+            # The digest of each key range of the scope, as the database computes it (hex from PostgreSQL's
+            # to_hex, decimal from MariaDB).
+            assert "WHERE scope = %(scope)s" in query
+            rows = self._by_map(module_args["named_args"]["scope"])
+            result = [{"bucket": b, "digest": str(d) if mysql else "%x" % d}
+                      for b, d in sorted(nt.bucket_digests(rows).items())]
+            self.digest_reads += 1
         elif isinstance(query, str) and query.startswith("SELECT map_name"):
             assert "WHERE scope = %(scope)s" in query
+            buckets = set(json.loads(module_args["named_args"]["buckets"]))
             rows = self.scopes.get(module_args["named_args"]["scope"], {})
-            result = [{"map_name": m, "lookup_key": k, "lookup_value": v} for (m, k), v in sorted(rows.items())]
+            result = [{"map_name": m, "lookup_key": k, "lookup_value": v} for (m, k), v in sorted(rows.items())
+                      if nt.bucket(k) in buckets]
+            self.rows_read += len(result)
         else:
             return {"changed": True, "query_result": []}
         return {"query_result": [result] if mysql else result}
@@ -80,7 +100,28 @@ def test_no_difference_reads_and_writes_nothing(tmp_path, backend):
     database = Database({("virtual_alias_map", "info@a.test"): "ann@a.test"})
     result = run(tmp_path, database, backend)
     assert not result["changed"] and (result["added"], result["updated"], result["removed"]) == (0, 0, 0)
-    assert database.writes() == [] and len(database.calls) == 2
+    # The table's existence and the digests of its key ranges: no row is read.
+    assert database.writes() == [] and len(database.calls) == 2 and database.rows_read == 0
+
+
+@pytest.mark.parametrize("backend", ["pgsql", "mysql"])
+def test_one_changed_row_reads_only_its_key_range(tmp_path, backend):
+    many = dict(("user%03d@a.test" % i, "a.test/user%03d/" % i) for i in range(300))
+    database = Database(dict((("virtual_mailbox_map", k), v) for k, v in many.items()))
+    data = tmp_path / "virtual_mailbox_map.txt"
+    want = dict(many, **{"user007@a.test": "a.test/changed/"})
+    data.write_text("".join("%s\t%s\n" % kv for kv in want.items()))
+    task = mock.MagicMock(async_val=0, check_mode=False, diff=False)
+    task.args = {"backend": backend, "connection": CONNECTION, "login_password": "pw",
+                 "tables": {"virtual_mailbox_map": str(data)}}
+    loader = mock.MagicMock()
+    loader.path_dwim.side_effect = lambda p: p
+    action = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader, mock.MagicMock(), plugin_loader)
+    with mock.patch.object(ActionModule, "_execute_module", autospec=True, side_effect=database):
+        result = action.run(task_vars={})
+    assert (result["added"], result["updated"], result["removed"]) == (0, 1, 0)
+    same_range = [k for k in many if nt.bucket(k) == nt.bucket("user007@a.test")]
+    assert database.digest_reads == 1 and database.rows_read == len(same_range) < 10
 
 
 @pytest.mark.parametrize("backend", ["pgsql", "mysql"])
@@ -104,7 +145,7 @@ def test_check_mode_reads_without_check_mode_and_writes_nothing(tmp_path):
     assert result["changed"] and result["added"] == 1 and "check mode: nothing written" in result["msg"]
     assert database.writes() == []
     # mysql_query has no check mode: the reads run as reads.
-    assert [c[2] for c in database.calls] == [False, False]
+    assert [c[2] for c in database.calls] == [False, False, False]  # the table, the digests, one key range
     assert result["diff"]["after"] == "virtual_alias_map info@a.test ann@a.test\n"
 
 

@@ -202,8 +202,30 @@ def test_sql_write_passes_data_as_parameters():
         assert "t.scope = %(scope)s" in statements[0] and "SELECT %(scope)s, r.m" in statements[1]
         assert "scope" in nt.sql_schema(backend, "t") and "PRIMARY KEY (scope, map_name, lookup_key)" in \
             nt.sql_schema(backend, "t")
-    assert nt.sql_select("t").startswith("SELECT map_name, lookup_key, lookup_value FROM t WHERE scope = %(scope)s "
-                                         "AND map_name IN ('virtual_alias_map'")
+        select = nt.sql_select_buckets(backend, "t")
+        assert select.startswith("SELECT map_name, lookup_key, lookup_value FROM t WHERE scope = %(scope)s "
+                                 "AND map_name IN ('virtual_alias_map'") and "%(buckets)s" in select
+        assert "WHERE scope = %(scope)s" in nt.sql_digests(backend, "t")
+
+
+def test_key_range_digests_find_the_changed_range_only():
+    rows = {"virtual_mailbox_map": dict(("u%03d@a.test" % i, "a.test/u%03d/" % i) for i in range(500))}
+    digests = nt.bucket_digests(rows)
+    assert 200 < len(digests) <= 256 and all(len(b) == 2 for b in digests)
+    assert nt.differing_buckets(digests, nt.bucket_digests(rows)) == []
+    changed = {"virtual_mailbox_map": dict(rows["virtual_mailbox_map"], **{"u007@a.test": "x/"})}
+    assert nt.differing_buckets(digests, nt.bucket_digests(changed)) == [nt.bucket("u007@a.test")]
+    # A row moved to another table changes the digest too; an added and a removed row each mark their range.
+    moved = {"virtual_alias_map": {"u007@a.test": "a.test/u007/"},
+             "virtual_mailbox_map": dict((k, v) for k, v in rows["virtual_mailbox_map"].items() if k != "u007@a.test")}
+    assert nt.differing_buckets(digests, nt.bucket_digests(moved)) == [nt.bucket("u007@a.test")]
+    assert nt.in_buckets(changed, [nt.bucket("u007@a.test")])["virtual_mailbox_map"]["u007@a.test"] == "x/"
+    # PostgreSQL's to_hex of a negative bigint (two's complement) and MariaDB's unsigned decimal read alike.
+    assert nt.digests_from_result([{"bucket": "0a", "digest": "ffffffffffffffff"}, {"bucket": "0b", "digest": "ff"},
+                                   {"bucket": "0c", "digest": "18446744073709551615"}]) == {
+        "0a": 2 ** 64 - 1, "0b": 255, "0c": 2 ** 64 - 1}
+    # The row hash is MD5's first 64 bits of "map<TAB>key<TAB>value", as both databases compute it.
+    assert nt.row_hash("m", "k", "v") == int("%s" % __import__("hashlib").md5(b"m\tk\tv").hexdigest()[:16], 16)
 
 
 def test_rows_from_sql_and_ldap_results():
