@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _hosts  # noqa: E402  pylint: disable=wrong-import-position
@@ -173,7 +172,7 @@ def main():
         _hosts.log("setting up PostgreSQL, MariaDB and OpenLDAP on %s" % db)
         _hosts.run_playbook(inventory, env, playbook=setup)
         overhead_play = write(os.path.join(args.workdir, "overhead.yml"), OVERHEAD_PLAY)
-        overhead = min(_hosts.run_playbook(inventory, env, playbook=overhead_play)[0] for _ in range(3))
+        overhead = min(_hosts.run_playbook(inventory, env, playbook=overhead_play)[0] for _run in range(3))
         results["overhead"] = overhead
         _hosts.log("Ansible's fixed cost (one trivial module): %.1f s" % overhead)
         pairs = rows(args.rows, args.domains)

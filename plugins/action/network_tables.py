@@ -146,9 +146,9 @@ class ActionModule(ActionBase):
             added=len(delta["add"]), updated=len(delta["change"]), removed=len(delta["remove"]),
             created=delta.get("created", []), pending_remove=pending,
             rows=sum(len(rows) for rows in desired.values()), scope=connection.get("scope"), phase=phase,
-            msg="%s, scope %s: %s%s%s" % (backend, connection.get("scope"), nt.summary(delta),
-                                        "; %d rows to remove next" % pending if pending else "",
-                              " (check mode: nothing written)" if self._task.check_mode and changed else ""),
+            msg="%s, scope %s: %s%s%s" % (
+                backend, connection.get("scope"), nt.summary(delta), "; %d rows to remove next" % pending if pending else "",
+                " (check mode: nothing written)" if self._task.check_mode and changed else ""),
         )
         if self._task.diff and changed:
             result["diff"] = {"before": before, "after": after, "before_header": "%s rows" % backend,

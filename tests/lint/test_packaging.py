@@ -265,11 +265,18 @@ def test_collections_used_by_name_are_in_requirements_yml():
     assert not unused, "in requirements.yml but used by no role, playbook or action plugin: %s" % unused
 
 
+# Python packages a module may import because the roles install their Debian package on the hosts that run it
+# (ldap_rows: the server role installs python3-ldap with the ldap backend, _network_tables.PACKAGES).
+HOST_PACKAGES = {"ldap": "python3-ldap"}
+
+
 def test_modules_need_only_python_on_the_managed_hosts():
     # The modules and the module_utils they import run on the mail hosts,
     # where only python3 (and the packages the roles install) exists.
+    roles_install = (PLUGINS / "module_utils" / "_network_tables.py").read_text()
+    assert all('"%s"' % package in roles_install for package in HOST_PACKAGES.values())
     imported = _third_party(_closure(_module_files()))
-    foreign = {m: w for m, w in imported.items() if m not in ("ansible", "ansible_collections")}
+    foreign = {m: w for m, w in imported.items() if m not in ("ansible", "ansible_collections") + tuple(HOST_PACKAGES)}
     assert not foreign, "modules import packages the managed hosts do not have: %s" % foreign
 
 
