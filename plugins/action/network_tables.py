@@ -9,13 +9,14 @@ community.postgresql.postgresql_query, community.mysql.mysql_query, and
 community.general's ldap_search, and the collection's ldap_rows, which applies
 every LDAP change of a run in one module run. It reads what the
 database holds, compares it with the model's data files on the control node
-(the pure core _network_tables.changes) and writes only the difference, in
-the rows of the host's scope only: SQL in one transaction per phase, LDAP
-entry by entry (new entries first, removals last). ``phase`` splits a run:
-``upsert`` (added and changed rows), then, in a later task of the play,
-``remove``, so that every host's new rows are there before any host's old
-ones go. No difference: no write, changed=false. Check mode reads and
-reports, and writes nothing.
+(the pure core _network_tables.changes; for SQL only the key ranges whose
+digests differ) and writes only the difference, in the rows of the host's
+scope only: SQL in one transaction per phase, LDAP in one ldap_rows run (new
+entries first, removals last). ``phase`` splits a run: ``upsert`` (added and
+changed rows; rows left to remove make it changed), then ``remove``, which
+the domains role runs as a handler after Postfix's reload, so that every
+host's new rows are in service before any host's old ones go. No difference:
+no write, changed=false. Check mode reads and reports, and writes nothing.
 
 The three collections are optional (requirements.yml, not galaxy.yml
 dependencies): before any module runs, the action checks that the backend's
