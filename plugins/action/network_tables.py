@@ -170,7 +170,8 @@ class ActionModule(ActionBase):
         table = connection["table"]
         extra = {"single_transaction": True} if backend == "mysql" else {}
         created = []
-        present = self._module(module, dict(base, query=nt.sql_exists(backend), named_args={"table": table}),
+        present = self._module(module, dict(base, query=nt.sql_exists(backend),
+                                            named_args={"table": table, "reader": connection["user"]}),
                                task_vars, read_only=True)["query_result"]
         if backend == "mysql":
             present = present[0]
@@ -179,6 +180,10 @@ class ActionModule(ActionBase):
                           "mail host per table), which other hosts may still read; give vhosting_domains__database "
                           "a new table (the default is now %s), or drop the old table when no host reads it any "
                           "more (docs/network-tables.md, Upgrading); nothing was written" % (table, nt.DEFAULT_SQL_TABLE))
+        if int(present[0].get("writable") or 0):
+            raise _Failed("Postfix's database user %s may change the table %s (INSERT, UPDATE, DELETE or TRUNCATE): "
+                          "it needs SELECT only, and its password is in a file every Postfix process can read; "
+                          "revoke the rest; nothing was written" % (connection["user"], table))
         if not int(present[0]["present"]):
             if phase == "remove":
                 return nt.phase_of(nt.changes({}, desired), phase)  # no table: nothing to remove

@@ -372,15 +372,20 @@ def sql_schema(backend, table):
 
 
 def sql_exists(backend):
-    """A query (named arg ``table``) giving one row: ``present`` 1/0 (the table), ``scoped`` 1/0 (its scope column;
-    a table without one is the layout of a release before the scopes)."""
+    """A query (named args ``table``, ``reader``) giving one row: ``present`` 1/0 (the table), ``scoped`` 1/0 (its
+    scope column; a table without one is the layout of a release before the scopes), ``writable`` 1/0 (PostgreSQL:
+    Postfix's user may change the table; MariaDB: not checked, always 0)."""
     if backend == "pgsql":
         return ("SELECT (to_regclass(%(table)s) IS NOT NULL)::int AS present, "
                 "(SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() "
-                "AND table_name = lower(%(table)s) AND column_name = 'scope')::int AS scoped")
+                "AND table_name = lower(%(table)s) AND column_name = 'scope')::int AS scoped, "
+                "CASE WHEN to_regclass(%(table)s) IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles "
+                "WHERE rolname = %(reader)s) THEN 0 ELSE has_table_privilege(%(reader)s, %(table)s, "
+                "'INSERT, UPDATE, DELETE, TRUNCATE')::int END AS writable")
     return ("SELECT (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
             "AND table_name = %(table)s) AS present, (SELECT COUNT(*) FROM information_schema.columns "
-            "WHERE table_schema = DATABASE() AND table_name = %(table)s AND column_name = 'scope') AS scoped")
+            "WHERE table_schema = DATABASE() AND table_name = %(table)s AND column_name = 'scope') AS scoped, "
+            "0 AS writable")
 
 
 # --- digests per key range ------------------------------------------------

@@ -23,8 +23,9 @@ class Database(object):
     """Answers the modules' calls from rows {(map, key): value} of scope mx1 and the rows OTHER of scope mx2 (a
     SELECT filters on its named argument scope, as the database would); records every call and its check mode."""
 
-    def __init__(self, rows, present=True, ldap_root=True, scoped=True):
+    def __init__(self, rows, present=True, ldap_root=True, scoped=True, writable=False):
         self.rows, self.present, self.ldap_root, self.scoped, self.calls = dict(rows), present, ldap_root, scoped, []
+        self.writable = writable
         self.scopes = {"mx1": self.rows, "mx2": dict(OTHER)}
         self.digest_reads = self.rows_read = 0
 
@@ -51,7 +52,8 @@ class Database(object):
             return {"changed": True}
         mysql = module_name == "community.mysql.mysql_query"
         if isinstance(query, str) and "present" in query:
-            result = [{"present": int(self.present), "scoped": int(self.scoped)}]
+            assert module_args["named_args"] == {"table": "vhosting_postfix_rows", "reader": "reader"}
+            result = [{"present": int(self.present), "scoped": int(self.scoped), "writable": int(self.writable)}]
         elif isinstance(query, str) and query.upper().startswith("SELECT SUBSTR(MD5"):
             # The digest of each key range of the scope, as the database computes it (hex from PostgreSQL's
             # to_hex, decimal from MariaDB).
@@ -162,6 +164,14 @@ def test_a_table_without_scopes_is_refused_and_left_alone(tmp_path, backend):
     database = Database({}, scoped=False)
     result = run(tmp_path, database, backend)
     assert result["failed"] and "has no scope column" in result["msg"] and "vhosting_postfix_rows" in result["msg"]
+    assert database.writes() == [] and len(database.calls) == 1
+
+
+def test_a_table_postfix_may_write_to_is_refused_and_left_alone(tmp_path):
+    database = Database({}, writable=True)
+    result = run(tmp_path, database)
+    assert result["failed"] and "Postfix's database user reader may change the table vhosting_postfix_rows" in \
+        result["msg"] and "nothing was written" in result["msg"]
     assert database.writes() == [] and len(database.calls) == 1
 
 
