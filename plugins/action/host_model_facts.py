@@ -293,6 +293,10 @@ def _tables_to_files(model):
     model["table_entries"] = dict((name, len(mapping)) for name, mapping in tables.items())
     base = os.path.join(C.config.get_config_value("ANSIBLE_HOME"), "tmp", "vhosting-postfix-tables")
     model["table_files"] = _table_files.write(base, model["fingerprint"], tables)
+    # Each database table names its data file, for the loader's tasks and handler.
+    network = (model.get("domains_role") or {}).get("network")
+    for entry in (network or {}).get("tables", []):
+        entry["data"] = model["table_files"][entry["name"]]
 
 
 def _rows(model, names):

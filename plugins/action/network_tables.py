@@ -170,11 +170,8 @@ class ActionModule(ActionBase):
         table = connection["table"]
         extra = {"single_transaction": True} if backend == "mysql" else {}
         created = []
-        present = self._module(module, dict(base, query=nt.sql_exists(backend),
-                                            named_args={"table": table, "reader": connection["user"]}),
-                               task_vars, read_only=True)["query_result"]
-        if backend == "mysql":
-            present = present[0]
+        present = self._query(module, base, nt.sql_exists(backend), {"table": table, "reader": connection["user"]},
+                              task_vars)
         if int(present[0]["present"]) and not int(present[0]["scoped"]):
             raise _Failed("the table %s has no scope column: it has the layout of a release before the scopes (one "
                           "mail host per table), which other hosts may still read; give vhosting_domains__database "

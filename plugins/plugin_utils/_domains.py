@@ -392,6 +392,11 @@ def _strip_extension(address, delimiter):
     return "%s@%s" % (local[:min(positions)], domain)
 
 
+def is_absent(spec):
+    """Whether a domain definition says ``state: absent`` (no domain on this host)."""
+    return isinstance(spec, dict) and spec.get("state") == "absent"
+
+
 def domain_model(definitions, options=None):
     """Validate the per-domain inventory and build the Postfix model.
 
@@ -413,10 +418,9 @@ def domain_model(definitions, options=None):
     failed = set()  # domains whose definition is invalid: not checked as targets
     for varname in sorted(definitions):
         spec = definitions[varname]
+        if is_absent(spec):
+            continue  # a more specific inventory layer removes a domain that a wider layer defines
         if isinstance(spec, dict) and "state" in spec:
-            # state: absent - no domain (a more specific inventory layer removes one that a wider layer defines).
-            if spec["state"] == "absent":
-                continue
             if spec["state"] != "present":
                 problems.append("%s: state must be present or absent, got %r" % (varname, spec["state"]))
                 continue

@@ -32,6 +32,7 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._domains import (
     DomainModelError,
     _local_domains,
     domain_model,
+    is_absent,
 )
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._parts import ROLE_PREFIXES
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay_policy import check as _relay_policy_check
@@ -241,7 +242,7 @@ def host_model(values, definitions, primaries=None, hostname=None, key=None, reg
         domains = None
     # Domains this host delivers itself can never be relayed for others.
     local_domains = [d["domain"] for d in (definitions or {}).values()
-                     if isinstance(d, dict) and isinstance(d.get("domain"), str) and d.get("state") != "absent"]
+                     if isinstance(d, dict) and isinstance(d.get("domain"), str) and not is_absent(d)]
     ctx = {
         "values": values,
         "hostname": hostname,

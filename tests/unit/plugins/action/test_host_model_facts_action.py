@@ -430,7 +430,12 @@ def test_hosts_with_their_own_scopes_share_one_database(tmp_path, home):
              "mx2": {"vhosting_domain__other_test": OTHER_BOX, "vhosting_domains__backend": "pgsql",
                      "vhosting_domains__database": DB}}
     inventory = play(tmp_path, hosts)
-    assert model_of(inventory.run("mx1"))["domains_role"]["network"]["connection"]["scope"] == "mx1"
+    mx1 = model_of(inventory.run("mx1"))
+    assert mx1["domains_role"]["network"]["connection"]["scope"] == "mx1"
+    # Each database table names its data file (the loader's task and handler take it from there).
+    assert [(t["name"], t["data"]) for t in mx1["domains_role"]["network"]["tables"]][:2] == [
+        ("virtual_alias_map", mx1["table_files"]["virtual_alias_map"]),
+        ("virtual_mailbox_map", mx1["table_files"]["virtual_mailbox_map"])]
     assert model_of(inventory.run("mx2"))["domains_role"]["network"]["connection"]["scope"] == "mx2"
 
 
