@@ -81,7 +81,7 @@ class _Failed(Exception):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("backend", "connection", "login_password", "tables", "phase"))
+    _VALID_ARGS = frozenset(("backend", "connection", "login_password", "reader_password", "tables", "phase"))
 
     def _module(self, name, args, task_vars, read_only=False):
         """Run a database module on the host; ``read_only`` runs it in check mode too (mysql_query has no check mode)."""
@@ -102,11 +102,14 @@ class ActionModule(ActionBase):
         args = self._task.args
         backend = args.get("backend")
         connection = args.get("connection") or {}
-        password = args.get("login_password")
-        if password is None:
-            # The role's variable, read here so that the password is in no task argument.
+        password, reader_password = args.get("login_password"), args.get("reader_password")
+        if password is None or reader_password is None:
+            # The role's variable, read here so that the passwords are in no task argument.
             database = self._templar.template(task_vars.get("vhosting_domains__database") or {})
-            password = database.get("admin_password") or database.get("password") or ""
+            if password is None:
+                password = database.get("admin_password") or database.get("password") or ""
+            if reader_password is None:
+                reader_password = database.get("password") or ""
         tables = args.get("tables") or {}
         phase = args.get("phase") or "all"
         if phase not in nt.PHASES:
@@ -132,7 +135,7 @@ class ActionModule(ActionBase):
             if backend == "ldap":
                 delta = self._ldap(connection, password, desired, task_vars, phase)
             else:
-                delta = self._sql(backend, connection, password, desired, task_vars, phase)
+                delta = self._sql(backend, connection, password, desired, task_vars, phase, reader_password)
         except _Failed as exc:
             result.update(failed=True, changed=False,
                           msg="network_tables: the %s database at %s:%s: %s"
@@ -158,7 +161,7 @@ class ActionModule(ActionBase):
 
     # --- SQL -----------------------------------------------------------------
 
-    def _sql(self, backend, connection, password, desired, task_vars, phase):
+    def _sql(self, backend, connection, password, desired, task_vars, phase, reader_password=""):
         module = _SQL_MODULES[backend]
         base = {
             "login_host": connection["host"],
@@ -167,10 +170,19 @@ class ActionModule(ActionBase):
             "login_password": password,
         }
         base["login_db"] = connection["name"]
+        if connection.get("tls"):
+            # The server's certificate: signed by a CA of ca_file, naming the host (as Postfix checks it).
+            if backend == "pgsql":
+                base.update(ssl_mode="verify-full", ca_cert=connection["ca_file"])
+            else:
+                base.update(ca_cert=connection["ca_file"], check_hostname=True)
         table = connection["table"]
         extra = {"single_transaction": True} if backend == "mysql" else {}
         created = []
-        present = self._query(module, base, nt.sql_exists(backend), {"table": table, "reader": connection["user"]},
+        # MariaDB shows an account only its own privileges: there Postfix's user asks (sql_exists).
+        asking = dict(base, login_user=connection["user"], login_password=reader_password) \
+            if backend == "mysql" else base
+        present = self._query(module, asking, nt.sql_exists(backend), {"table": table, "reader": connection["user"]},
                               task_vars)
         if int(present[0]["present"]) and not int(present[0]["scoped"]):
             raise _Failed("the table %s has no scope column: it has the layout of a release before the scopes (one "
@@ -178,9 +190,9 @@ class ActionModule(ActionBase):
                           "a new table (the default is now %s), or drop the old table when no host reads it any "
                           "more (docs/network-tables.md, Upgrading); nothing was written" % (table, nt.DEFAULT_SQL_TABLE))
         if int(present[0].get("writable") or 0):
-            raise _Failed("Postfix's database user %s may change the table %s (INSERT, UPDATE, DELETE or TRUNCATE): "
-                          "it needs SELECT only, and its password is in a file every Postfix process can read; "
-                          "revoke the rest; nothing was written" % (connection["user"], table))
+            raise _Failed("Postfix's database user %s may change the table %s (%s): it needs SELECT only, and its "
+                          "password is in a file every Postfix process can read; revoke the rest; nothing was "
+                          "written" % (connection["user"], table, nt.WRITE_PRIVILEGES[backend]))
         if not int(present[0]["present"]):
             if phase == "remove":
                 return nt.phase_of(nt.changes({}, desired), phase)  # no table: nothing to remove
@@ -228,6 +240,8 @@ class ActionModule(ActionBase):
         }
         if not base["bind_dn"]:
             del base["bind_dn"]
+        if connection.get("tls"):
+            base.update(start_tls=True, validate_certs=True, ca_path=connection["ca_file"])
         root = connection["name"]
         scope = nt.scope_base(connection)
         created = []
@@ -268,5 +282,7 @@ class ActionModule(ActionBase):
         if add or replace or delete:
             # One module run for every change (new entries first, deletions last), not one per row.
             self._module(LDAP_WRITER, dict(server_uri=base["server_uri"], bind_dn=base.get("bind_dn") or "",
-                                           bind_pw=base["bind_pw"], add=add, replace=replace, delete=delete), task_vars)
+                                           bind_pw=base["bind_pw"], start_tls=bool(connection.get("tls")),
+                                           ca_file=connection.get("ca_file") or "", add=add, replace=replace,
+                                           delete=delete), task_vars)
         return delta

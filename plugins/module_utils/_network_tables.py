@@ -40,6 +40,11 @@ import ipaddress
 import json
 import re
 
+try:
+    from urllib.parse import quote
+except ImportError:  # Python 2 (the collection's module_utils are importable there)
+    from urllib import quote
+
 from ansible_collections.vhosting.postfix.plugins.module_utils._networks import WIDE_PREFIX, NetworkError, cidr_key
 
 BACKENDS = ("file", "pgsql", "mysql", "ldap")
@@ -69,6 +74,14 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:_-]*[A-Za-z0-9])?$")
 # One RDN, attribute=value, with a value of letters, digits, ' ', '.', '_', '-': the DN reaches LDAP filters and
 # search bases, where '(', ')', '*', '\\', ',' ... would change their meaning.
 _DN_PART_RE = re.compile(r"^\s*[A-Za-z][A-Za-z0-9-]*\s*=\s*[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+# The CA file reaches .cf files, a PostgreSQL connection URI and module arguments: an absolute path of safe
+# characters.
+_PATH_RE = re.compile(r"^/[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*$")
+# Debian's bundle of the system's trusted CAs (package ca-certificates).
+DEFAULT_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
+# PostgreSQL over TLS: Postfix takes a connection URI, and ignores the user and password options then; the password
+# goes into libpq's password file (never into the URI, which Postfix logs when a connection fails).
+PGPASS_NAME = "pgpass"
 
 
 class NetworkTableError(Exception):
@@ -85,8 +98,9 @@ def check_database(backend, database, problems, name="vhosting_domains__database
     ``database``: host, port, name (SQL database, or LDAP base DN), user,
     password (Postfix's reader), admin_user, admin_password (the loader;
     default: the reader), table (SQL table), scope (the writer of the rows;
-    default: ``hostname``, the host's inventory name), load (bool). Problems
-    name the option, never a password.
+    default: ``hostname``, the host's inventory name), load (bool), tls
+    (bool: encrypt and verify the server's certificate against ca_file and
+    the name in host), ca_file. Problems name the option, never a password.
     """
     if backend not in BACKENDS:
         problems.append("vhosting_domains__backend: %r is not one of %s" % (backend, ", ".join(BACKENDS)))
@@ -139,6 +153,15 @@ def check_database(backend, database, problems, name="vhosting_domains__database
                             "written into Postfix's .cf file" % (name, option))
     if backend != "ldap" and not database.get("password"):
         problems.append("%s.password: Postfix's database user needs a password" % name)
+    tls = database.get("tls", False)
+    if not isinstance(tls, bool):
+        problems.append("%s.tls: %r is not true or false" % (name, tls))
+    ca_file = database.get("ca_file")
+    if ca_file is not None and not (isinstance(ca_file, str) and _PATH_RE.match(ca_file)):
+        problems.append("%s.ca_file: %r is not an absolute path (letters, digits, '.', '_', '+', '-', '/')"
+                        % (name, ca_file))
+    elif ca_file is not None and tls is not True:
+        problems.append("%s.ca_file: set, but tls is not true: the connections would not be encrypted" % name)
     if len(problems) > before:
         return None
     return {
@@ -150,6 +173,8 @@ def check_database(backend, database, problems, name="vhosting_domains__database
         "table": table,
         "scope": scope,
         "load": database.get("load", True) is not False,
+        "tls": tls,
+        "ca_file": (ca_file or DEFAULT_CA_FILE) if tls else "",
     }
 
 
@@ -218,15 +243,43 @@ def map_base(connection, map_name):
     return "ou=%s,%s" % (map_name, scope_base(connection))
 
 
-def cf_options(backend, connection, map_name):
-    """The options of the table's .cf file, in order, without the password (the role adds it)."""
+def pgsql_uri(connection, passfile):
+    """Postfix's ``hosts`` of a PostgreSQL connection over TLS: the server's certificate must be signed by a CA of
+    ``ca_file`` and name ``host`` (verify-full); the password comes from ``passfile``. User, host and database are
+    of strict character sets (check_database); the two paths are percent-encoded ('=', '@', '+' are allowed in the
+    role's paths and would change the URI's meaning)."""
+    host = connection["host"]
+    if ":" in host:
+        host = "[%s]" % host
+    return ("postgresql://%s@%s:%d/%s?sslmode=verify-full&sslrootcert=%s&passfile=%s"
+            % (connection["user"], host, connection["port"], connection["name"], quote(connection["ca_file"], safe="/"),
+               quote(passfile, safe="/")))
+
+
+def pgpass_line(connection, password):
+    """The line of libpq's password file for Postfix's reader (':' and '\\' escaped)."""
+    def escape(value):
+        return str(value).replace("\\", "\\\\").replace(":", "\\:")
+    parts = (connection["host"], connection["port"], connection["name"], connection["user"], password)
+    return ":".join(escape(v) for v in parts) + "\n"
+
+
+def cf_options(backend, connection, map_name, passfile=""):
+    """The options of the table's .cf file, in order, without the password (the role adds it, or writes
+    ``passfile``: PostgreSQL over TLS)."""
     if backend in ("pgsql", "mysql"):
-        return [
-            ("hosts", "inet:%s:%d" % (connection["host"], connection["port"])),
+        hosts = "inet:%s:%d" % (connection["host"], connection["port"])
+        if backend == "pgsql" and connection.get("tls"):
+            hosts = pgsql_uri(connection, passfile)
+        options = [
+            ("hosts", hosts),
             ("user", connection["user"]),
             ("dbname", connection["name"]),
             ("query", query(connection, map_name)),
         ]
+        if backend == "mysql" and connection.get("tls"):
+            options += [("tls_CAfile", connection["ca_file"]), ("tls_verify_cert", "yes")]
+        return options
     if backend == "ldap":
         options = [
             ("server_host", "ldap://%s:%d" % (connection["host"], connection["port"])),
@@ -236,6 +289,8 @@ def cf_options(backend, connection, map_name):
             ("query_filter", "(&(objectClass=%s)(cn=%%s))" % LDAP_OBJECT_CLASS),
             ("result_attribute", LDAP_VALUE_ATTRIBUTE),
         ]
+        if connection.get("tls"):
+            options += [("start_tls", "yes"), ("tls_ca_cert_file", connection["ca_file"]), ("tls_require_cert", "yes")]
         if connection["user"]:
             options += [("bind", "yes"), ("bind_dn", connection["user"])]
         else:
@@ -244,13 +299,20 @@ def cf_options(backend, connection, map_name):
     raise NetworkTableError("no .cf file for backend %r" % backend)
 
 
-def password_option(backend):
-    """Name of the password option in the .cf file ("" when none is written)."""
+def password_option(backend, connection=None):
+    """Name of the password option in the .cf file ("" when none is written: PostgreSQL over TLS, whose password
+    is in the password file)."""
+    if backend == "pgsql" and connection and connection.get("tls"):
+        return ""
     return "bind_pw" if backend == "ldap" else "password"
 
 
 def cf_path(directory, map_name):
     return "%s/%s.cf" % (directory.rstrip("/"), map_name)
+
+
+def passfile_path(directory):
+    return "%s/%s" % (directory.rstrip("/"), PGPASS_NAME)
 
 
 def network_part(backend, connection, directory, tables, parameters, table_type):
@@ -266,6 +328,7 @@ def network_part(backend, connection, directory, tables, parameters, table_type)
     the table) and the .cf files.
     """
     entries = []
+    passfile = passfile_path(directory) if backend == "pgsql" and connection.get("tls") else ""
     for path, map_name in sorted(tables.items(), key=lambda item: MAPS.index(item[1]) if item[1] in MAPS else 99):
         file_lookup = "%s:%s" % (table_type, path)
         cf = cf_path(directory, map_name)
@@ -278,20 +341,22 @@ def network_part(backend, connection, directory, tables, parameters, table_type)
                 parameters[parameter] = [db_lookup if v == file_lookup else v for v in value]
         entries.append({"name": map_name, "source": path, "file": file_lookup, "database": db_lookup,
                         "direct": direct, "cf": cf,
-                        "options": cf_options(backend, connection, map_name)})
+                        "options": cf_options(backend, connection, map_name, passfile)})
     return {
         "backend": backend,
         "connection": connection,
         "directory": directory,
         "tables": entries,
-        "password_option": password_option(backend),
-        "stale_cf_files": [p for p in stale_cf_files(directory) if p not in [e["cf"] for e in entries]],
+        "password_option": password_option(backend, connection),
+        "passfile": passfile,
+        "stale_cf_files": [p for p in stale_cf_files(directory) if p not in [e["cf"] for e in entries] + [passfile]],
     }
 
 
 def stale_cf_files(directory):
-    """Every .cf file the role can write (all are stale when the backend is file)."""
-    return [cf_path(directory, m) for m in MAPS]
+    """Every .cf file the role can write, and the PostgreSQL password file (all are stale when the backend is
+    file)."""
+    return [cf_path(directory, m) for m in MAPS] + [passfile_path(directory)]
 
 
 # --- rows ------------------------------------------------------------------
@@ -364,17 +429,31 @@ _COLUMNS = ("scope varchar(64) NOT NULL, map_name varchar(64) NOT NULL, lookup_k
             "lookup_value text NOT NULL, PRIMARY KEY (scope, map_name, lookup_key)")
 
 
+# Two hosts sharing a database create the table at the same moment on a fleet's first run. PostgreSQL's CREATE
+# TABLE IF NOT EXISTS is not safe against that (the second fails on pg_type's unique index: 'type ... already
+# exists'), so the statement waits for a transaction-scoped advisory lock first; the second host then finds the
+# table and skips it. MariaDB's metadata locks make the statement safe as it is.
+_PG_SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('vhosting.postfix schema'))"
+
+
 def sql_schema(backend, table):
-    """CREATE TABLE statement of the lookup table."""
+    """The statements (one transaction) creating the lookup table unless it is there."""
     if backend == "pgsql":
-        return "CREATE TABLE IF NOT EXISTS %s (%s)" % (table, _COLUMNS)
-    return "CREATE TABLE IF NOT EXISTS %s (%s) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" % (table, _COLUMNS)
+        return [_PG_SCHEMA_LOCK, "CREATE TABLE IF NOT EXISTS %s (%s)" % (table, _COLUMNS)]
+    return ["CREATE TABLE IF NOT EXISTS %s (%s) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" % (table, _COLUMNS)]
+
+
+# What Postfix's user must not have on the table (its password is in a file every Postfix process reads).
+WRITE_PRIVILEGES = {"pgsql": "INSERT, UPDATE, DELETE or TRUNCATE", "mysql": "INSERT, UPDATE, DELETE, DROP or ALTER"}
 
 
 def sql_exists(backend):
     """A query (named args ``table``, ``reader``) giving one row: ``present`` 1/0 (the table), ``scoped`` 1/0 (its
-    scope column; a table without one is the layout of a release before the scopes), ``writable`` 1/0 (PostgreSQL:
-    Postfix's user may change the table; MariaDB: not checked, always 0)."""
+    scope column; a table without one is the layout of a release before the scopes), ``writable`` 1/0 (Postfix's
+    user may change the table: :data:`WRITE_PRIVILEGES`).
+
+    PostgreSQL: the loader asks (has_table_privilege). MariaDB shows an account only its own privileges, so there
+    the query runs as Postfix's user itself (``reader`` unused): its global, database and table privileges."""
     if backend == "pgsql":
         return ("SELECT (to_regclass(%(table)s) IS NOT NULL)::int AS present, "
                 "(SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() "
@@ -385,7 +464,14 @@ def sql_exists(backend):
     return ("SELECT (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
             "AND table_name = %(table)s) AS present, (SELECT COUNT(*) FROM information_schema.columns "
             "WHERE table_schema = DATABASE() AND table_name = %(table)s AND column_name = 'scope') AS scoped, "
-            "0 AS writable")
+            "(SELECT COUNT(*) > 0 FROM (SELECT grantee, privilege_type FROM information_schema.user_privileges "
+            "UNION ALL SELECT grantee, privilege_type FROM information_schema.schema_privileges "
+            "WHERE table_schema = DATABASE() "
+            "UNION ALL SELECT grantee, privilege_type FROM information_schema.table_privileges "
+            "WHERE table_schema = DATABASE() AND table_name = %(table)s) p "
+            "WHERE p.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'DROP', 'ALTER') "
+            "AND p.grantee = CONCAT(CHAR(39), SUBSTRING_INDEX(CURRENT_USER(), '@', 1), CHAR(39), '@', CHAR(39), "
+            "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), CHAR(39))) AS writable")
 
 
 # --- digests per key range ------------------------------------------------

@@ -38,6 +38,16 @@ options:
     description: Its password.
     type: str
     default: ""
+  start_tls:
+    description:
+      - Encrypt the connection with StartTLS before the bind, and refuse a server whose certificate is not signed by
+        a CA of O(ca_file) or does not name the host of O(server_uri).
+    type: bool
+    default: false
+  ca_file:
+    description: The CA certificates (PEM) that O(start_tls) trusts; empty - the system's.
+    type: str
+    default: ""
   add:
     description: Entries to add, each C({dn, attributes}) (C(attributes) - name to a value or a list of values).
     type: list
@@ -156,6 +166,8 @@ def main():
             server_uri=dict(type="str", required=True),
             bind_dn=dict(type="str", default=""),
             bind_pw=dict(type="str", default="", no_log=True),
+            start_tls=dict(type="bool", default=False),
+            ca_file=dict(type="str", default=""),
             add=dict(type="list", elements="dict", default=[]),
             replace=dict(type="list", elements="dict", default=[]),
             delete=dict(type="list", elements="str", default=[]),
@@ -172,6 +184,12 @@ def main():
         connection = ldap.initialize(params["server_uri"])
         connection.protocol_version = 3
         connection.set_option(ldap.OPT_NETWORK_TIMEOUT, 30)
+        if params["start_tls"]:
+            connection.set_option(ldap.OPT_X_TLS_REQUIRE_CERT, ldap.OPT_X_TLS_DEMAND)
+            if params["ca_file"]:
+                connection.set_option(ldap.OPT_X_TLS_CACERTFILE, params["ca_file"])
+            connection.set_option(ldap.OPT_X_TLS_NEWCTX, 0)  # the options above apply from here on
+            connection.start_tls_s()
         if params["bind_dn"]:
             connection.simple_bind_s(params["bind_dn"], params["bind_pw"])
         added, replaced, deleted = apply(connection, params["add"], params["replace"], params["delete"])

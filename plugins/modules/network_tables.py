@@ -49,14 +49,22 @@ options:
   connection:
     description:
       - The connection as the host model has it (C(vhosting_postfix__model.domains_role.network.connection)) -
-        C(host), C(port), C(name) (database, or LDAP base DN), C(admin_user) (the loader's user or bind DN),
-        C(table), C(scope).
+        C(host), C(port), C(name) (database, or LDAP base DN), C(user) (Postfix's), C(admin_user) (the loader's
+        user or bind DN), C(table), C(scope), C(tls) and C(ca_file) (the loader checks the server's certificate as
+        Postfix does - PostgreSQL C(verify-full), MariaDB with the host name, LDAP StartTLS).
     type: dict
     required: true
   login_password:
     description:
       - The password of C(admin_user). Default - C(admin_password), else C(password), of the variable
         C(vhosting_domains__database), read by the action itself so that the password is in no task argument.
+    type: str
+  reader_password:
+    description:
+      - The password of Postfix's user (C(user) of the connection). MariaDB shows an account only its own privileges,
+        so Postfix's user itself is asked whether it may change the table (C(INSERT), C(UPDATE), C(DELETE), C(DROP)
+        or C(ALTER) - refused, nothing written); PostgreSQL asks as the loader (C(has_table_privilege)). Default -
+        C(password) of the variable C(vhosting_domains__database), read by the action itself.
     type: str
   phase:
     description:

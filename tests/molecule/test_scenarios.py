@@ -47,13 +47,15 @@ SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 # nothing), per host at most, counted by the vhosting.postfix.round_trips
 # callback (loop items each; skipped tasks and control-node actions not).
 # Measured 2026-12-06 (the same on Debian 12 and 13). dbtables: its database
-# host (the database_server role, 34); its mail hosts take 19 (16 before the
-# tls role, whose main.cf call runs in both of its plays). mail_auth: all five
+# host (the database_server role: 34, 48 since TLS on 2026-12-07 - per
+# backend a directory and a copy of the certificate and of the key, and both
+# hostssl and host entries per client network); its mail hosts take 28 to 29
+# (the .cf files, parity gate and health check of four database tables). mail_auth: all five
 # roles, the tls role (a dependency of dovecot; 2026-12-07: 37 -> 38) and the
 # dns_records playbook (its model, the records' module, the merge and the DNS
 # update on the control node) on the receiver. tls: 17 on the mail host.
 ROUND_TRIPS = {"default": 3, "lookup_table": 3, "postconf": 1, "domains": 7, "relay": 9, "faults": 14,
-               "dovecot": 16, "tls": 17, "lists": 19, "dbtables": 34, "mail_auth": 38}
+               "dovecot": 16, "tls": 17, "lists": 19, "dbtables": 48, "mail_auth": 38}
 # Scenarios that run Molecule's whole sequence on every release. The others
 # converge and verify on the second release without the idempotence run:
 # the same playbooks on another Postfix, with the same round trips (measured

@@ -86,7 +86,7 @@ def run(tmp_path, database, backend="pgsql", check_mode=False, diff=False, rows=
     task.check_mode = check_mode
     task.diff = diff
     task.args = {"backend": backend, "connection": connection or CONNECTION, "login_password": "pw",
-                 "tables": {"virtual_alias_map": str(data)}}
+                 "reader_password": "rpw", "tables": {"virtual_alias_map": str(data)}}
     if phase:
         task.args["phase"] = phase
     loader = mock.MagicMock()
@@ -155,8 +155,9 @@ def test_a_missing_table_is_created(tmp_path):
     database = Database({}, present=False)
     result = run(tmp_path, database)
     assert result["created"] == ["vhosting_postfix_rows"] and result["added"] == 1
-    assert "CREATE TABLE IF NOT EXISTS vhosting_postfix_rows" in database.writes()[0][1]["query"]
-    assert "PRIMARY KEY (scope, map_name, lookup_key)" in database.writes()[0][1]["query"]
+    create = database.writes()[0][1]["query"][-1]
+    assert create.startswith("CREATE TABLE IF NOT EXISTS vhosting_postfix_rows ")
+    assert "PRIMARY KEY (scope, map_name, lookup_key)" in create
 
 
 @pytest.mark.parametrize("backend", ["pgsql", "mysql"])
@@ -167,12 +168,25 @@ def test_a_table_without_scopes_is_refused_and_left_alone(tmp_path, backend):
     assert database.writes() == [] and len(database.calls) == 1
 
 
-def test_a_table_postfix_may_write_to_is_refused_and_left_alone(tmp_path):
+@pytest.mark.parametrize("backend, privileges", [("pgsql", "(INSERT, UPDATE, DELETE or TRUNCATE)"),
+                                                 ("mysql", "(INSERT, UPDATE, DELETE, DROP or ALTER)")])
+def test_a_table_postfix_may_write_to_is_refused_and_left_alone(tmp_path, backend, privileges):
     database = Database({}, writable=True)
-    result = run(tmp_path, database)
-    assert result["failed"] and "Postfix's database user reader may change the table vhosting_postfix_rows" in \
-        result["msg"] and "nothing was written" in result["msg"]
+    result = run(tmp_path, database, backend)
+    assert result["failed"] and "Postfix's database user reader may change the table vhosting_postfix_rows " + \
+        privileges in result["msg"] and "nothing was written" in result["msg"]
     assert database.writes() == [] and len(database.calls) == 1
+
+
+def test_mariadb_asks_as_postfix_s_user_which_sees_only_its_own_privileges(tmp_path):
+    database = Database({})
+    run(tmp_path, database, "mysql")
+    asked = database.calls[0][1]
+    assert (asked["login_user"], asked["login_password"]) == ("reader", "rpw") and "CURRENT_USER()" in asked["query"]
+    assert all((c[1]["login_user"], c[1]["login_password"]) == ("loader", "pw") for c in database.calls[1:])
+    postgres = Database({})
+    run(tmp_path, postgres, "pgsql")
+    assert postgres.calls[0][1]["login_user"] == "loader" and "has_table_privilege" in postgres.calls[0][1]["query"]
 
 
 @pytest.mark.parametrize("backend", ["pgsql", "mysql", "ldap"])
@@ -239,3 +253,27 @@ def test_ldap_missing_base_is_created_first(tmp_path):
         (LDAP["name"], {"ou": "postfix", "objectClass": "organizationalUnit"}),
         ("ou=mx1," + LDAP["name"], {"ou": "mx1", "objectClass": "organizationalUnit"}),
         ("ou=virtual_alias_map,ou=mx1," + LDAP["name"], {"ou": "virtual_alias_map", "objectClass": "organizationalUnit"})]
+
+
+@pytest.mark.parametrize("backend, expected", [
+    ("pgsql", {"ssl_mode": "verify-full", "ca_cert": "/etc/ssl/db-ca.pem"}),
+    ("mysql", {"ca_cert": "/etc/ssl/db-ca.pem", "check_hostname": True}),
+])
+def test_tls_sql_loader_checks_the_server_certificate_on_every_call(tmp_path, backend, expected):
+    database = Database({}, present=False)
+    run(tmp_path, database, backend, connection=dict(CONNECTION, tls=True, ca_file="/etc/ssl/db-ca.pem"))
+    assert database.calls and all(dict((k, c[1].get(k)) for k in expected) == expected for c in database.calls)
+
+
+def test_tls_ldap_loader_uses_starttls_for_the_search_and_the_writer(tmp_path):
+    database = Database({})
+    run(tmp_path, database, "ldap", connection=dict(LDAP, tls=True, ca_file="/etc/ssl/db-ca.pem"))
+    search, write = database.calls[0][1], database.writes()[0][1]
+    assert (search["start_tls"], search["validate_certs"], search["ca_path"]) == (True, True, "/etc/ssl/db-ca.pem")
+    assert (write["start_tls"], write["ca_file"]) == (True, "/etc/ssl/db-ca.pem")
+
+
+def test_without_tls_no_tls_option_is_passed(tmp_path):
+    database = Database({}, present=False)
+    run(tmp_path, database, "pgsql")
+    assert all("ssl_mode" not in c[1] and "ca_cert" not in c[1] for c in database.calls)
