@@ -134,9 +134,18 @@ class ActionModule(ActionBase):
                     # Already a problem of the primary's values (above); its next hop stays unknown.
                     address = host
                 nexthop = "[%s]" % address
+            # Where the primary's rows are, when its tables are in a database: a backup MX with the same database
+            # and table reads its recipients from them (_relay_part.database_recipients).
+            connection = _network_tables.check_database(own.get("vhosting_domains__backend"),
+                                                        own.get("vhosting_domains__database"), [], hostname=host)
+            database = None
+            if connection:
+                target = _network_tables.target(own["vhosting_domains__backend"], connection)
+                database = {"target": list(target[:5]), "scope": connection["scope"]}
             primaries.append({
                 "host": host,
                 "nexthop": nexthop,
+                "database": database,
                 "definitions": self._definitions(names, resolve, problems, where),
                 "options": domain_options(own),
             })
@@ -213,7 +222,7 @@ class ActionModule(ActionBase):
         if not network:
             return []
         mine = _network_tables.target(network["backend"], network["connection"])
-        names = [table["name"] for table in network["tables"]]
+        names = [table["name"] for table in network["tables"] if table.get("load", True)]
         hostvars = task_vars.get("hostvars")
         groups = task_vars.get("groups", {})
         peers = []

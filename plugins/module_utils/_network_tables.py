@@ -50,10 +50,15 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._networks import 
 BACKENDS = ("file", "pgsql", "mysql", "ldap")
 NETWORK_BACKENDS = BACKENDS[1:]
 DEFAULT_PORTS = {"pgsql": 5432, "mysql": 3306, "ldap": 389}
-# The tables the domains role can write, in the order they are loaded; rows
+# The tables the domains role can write (the Dovecot role's sender logins included), in the order they are loaded; rows
 # of a table the model no longer has are removed from the database.
 MAPS = ("virtual_alias_map", "virtual_mailbox_map", "transport_map", "virtual_alias_domains_map",
-        "virtual_mailbox_domains_map")
+        "virtual_mailbox_domains_map", "sender_login_map")
+# A backup MX's relay_recipient_maps read from its primaries' rows (their scopes in the same database and table):
+# a recipient is valid when a primary has it as a virtual alias or virtual mailbox key. Not loaded (the rows are
+# the primaries'); the backup's file of the same recipients is the parity gate's reference.
+RELAY_RECIPIENT_MAP = "relay_recipient_map"
+RECIPIENT_SOURCE_MAPS = ("virtual_alias_map", "virtual_mailbox_map")
 DEFAULT_SQL_TABLE = "vhosting_postfix_rows"
 # The table of releases before the scopes (one host per table, no scope column): left alone.
 LEGACY_SQL_TABLE = "vhosting_postfix_lookup"
@@ -234,6 +239,23 @@ def query(connection, map_name):
             % (connection["table"], connection["scope"], map_name))
 
 
+def recipient_query(connection, scopes):
+    """Postfix's SQL query of a backup MX's relay recipients: 'OK' when one of the primaries' ``scopes`` has the
+    address (or its '@domain' catch-all) as a virtual alias or virtual mailbox key. Scopes are of check_database's
+    character set (letters, digits, '.', '_', '-')."""
+    return ("SELECT DISTINCT 'OK' FROM %s WHERE scope IN (%s) AND map_name IN (%s) AND lookup_key = '%%s'"
+            % (connection["table"], ", ".join("'%s'" % s for s in scopes),
+               ", ".join("'%s'" % m for m in RECIPIENT_SOURCE_MAPS)))
+
+
+def recipient_filter(scopes):
+    """The LDAP filter of a backup MX's relay recipients: an entry of a primary's virtual alias or virtual mailbox
+    table, matched on its DN (``ou=<map>,ou=<scope>,<base DN>``, extensible match with dnAttributes)."""
+    return "(&(objectClass=%s)(cn=%%s)(|%s)(|%s))" % (
+        LDAP_OBJECT_CLASS, "".join("(ou:dn:=%s)" % m for m in RECIPIENT_SOURCE_MAPS),
+        "".join("(ou:dn:=%s)" % s for s in scopes))
+
+
 def scope_base(connection):
     """The LDAP entry of the host's scope, parent of its tables."""
     return "ou=%s,%s" % (connection["scope"], connection["name"])
@@ -264,9 +286,9 @@ def pgpass_line(connection, password):
     return ":".join(escape(v) for v in parts) + "\n"
 
 
-def cf_options(backend, connection, map_name, passfile=""):
+def cf_options(backend, connection, map_name, passfile="", scopes=None):
     """The options of the table's .cf file, in order, without the password (the role adds it, or writes
-    ``passfile``: PostgreSQL over TLS)."""
+    ``passfile``: PostgreSQL over TLS). ``scopes``: the table is RELAY_RECIPIENT_MAP, read from these scopes."""
     if backend in ("pgsql", "mysql"):
         hosts = "inet:%s:%d" % (connection["host"], connection["port"])
         if backend == "pgsql" and connection.get("tls"):
@@ -275,7 +297,7 @@ def cf_options(backend, connection, map_name, passfile=""):
             ("hosts", hosts),
             ("user", connection["user"]),
             ("dbname", connection["name"]),
-            ("query", query(connection, map_name)),
+            ("query", query(connection, map_name) if scopes is None else recipient_query(connection, scopes)),
         ]
         if backend == "mysql" and connection.get("tls"):
             options += [("tls_CAfile", connection["ca_file"]), ("tls_verify_cert", "yes")]
@@ -289,6 +311,10 @@ def cf_options(backend, connection, map_name, passfile=""):
             ("query_filter", "(&(objectClass=%s)(cn=%%s))" % LDAP_OBJECT_CLASS),
             ("result_attribute", LDAP_VALUE_ATTRIBUTE),
         ]
+        if scopes is not None:
+            options[2:6] = [("search_base", connection["name"]), ("scope", "sub"),
+                            ("query_filter", recipient_filter(scopes)), ("result_attribute", "cn"),
+                            ("result_format", "OK")]
         if connection.get("tls"):
             options += [("start_tls", "yes"), ("tls_ca_cert_file", connection["ca_file"]), ("tls_require_cert", "yes")]
         if connection["user"]:
@@ -315,7 +341,7 @@ def passfile_path(directory):
     return "%s/%s" % (directory.rstrip("/"), PGPASS_NAME)
 
 
-def network_part(backend, connection, directory, tables, parameters, table_type):
+def network_part(backend, connection, directory, tables, parameters, table_type, scopes=None):
     """Switch a role's main.cf parameters from its file tables to the database.
 
     ``tables``: {source path: table name} of the role; ``parameters``: its
@@ -325,8 +351,10 @@ def network_part(backend, connection, directory, tables, parameters, table_type)
     not open its own). Returns what the role needs: the tables (file lookup,
     main.cf's proxied lookup, and the ``direct`` lookup the parity gate and
     the health check query, which proxymap would refuse before main.cf names
-    the table) and the .cf files.
+    the table) and the .cf files. ``scopes``: {map name: [scopes]} of the tables read from other hosts' rows
+    (RELAY_RECIPIENT_MAP), which are not loaded (``load`` false).
     """
+    scopes = scopes or {}
     entries = []
     passfile = passfile_path(directory) if backend == "pgsql" and connection.get("tls") else ""
     for path, map_name in sorted(tables.items(), key=lambda item: MAPS.index(item[1]) if item[1] in MAPS else 99):
@@ -340,8 +368,8 @@ def network_part(backend, connection, directory, tables, parameters, table_type)
             elif isinstance(value, list):
                 parameters[parameter] = [db_lookup if v == file_lookup else v for v in value]
         entries.append({"name": map_name, "source": path, "file": file_lookup, "database": db_lookup,
-                        "direct": direct, "cf": cf,
-                        "options": cf_options(backend, connection, map_name, passfile)})
+                        "direct": direct, "cf": cf, "load": map_name not in scopes,
+                        "options": cf_options(backend, connection, map_name, passfile, scopes.get(map_name))})
     return {
         "backend": backend,
         "connection": connection,
@@ -356,7 +384,7 @@ def network_part(backend, connection, directory, tables, parameters, table_type)
 def stale_cf_files(directory):
     """Every .cf file the role can write, and the PostgreSQL password file (all are stale when the backend is
     file)."""
-    return [cf_path(directory, m) for m in MAPS] + [passfile_path(directory)]
+    return [cf_path(directory, m) for m in MAPS + (RELAY_RECIPIENT_MAP,)] + [passfile_path(directory)]
 
 
 # --- rows ------------------------------------------------------------------

@@ -95,7 +95,11 @@ PART = Part("domains", "domains", build, path_variables=PATH_VARIABLES, table_va
 
 def build_network(ctx, problems):
     """The domains role's tables in a database (vhosting_domains__backend); the files stay as the parity gate's
-    reference and the way back. ``rewrite`` turns each file table of main.cf into its database table."""
+    reference and the way back. ``rewrite`` turns each file table of main.cf into its database table. A backup MX
+    whose primaries' rows are in the same database reads their recipients from those rows
+    (RELAY_RECIPIENT_MAP, built after the relay part): this part writes its reference file, .cf file and parity
+    gate, the relay role names it in relay_recipient_maps. The Dovecot role's sender logins (built after the dovecot
+    part) are loaded into the host's scope with the domains' tables; the dovecot role names them in main.cf."""
     values = ctx["values"]
     connection = _network_tables.check_database(values["vhosting_domains__backend"],
                                                 values["vhosting_domains__database"], problems,
@@ -104,15 +108,36 @@ def build_network(ctx, problems):
     domains = ctx["built"].get("domains")
     if domains is None:
         return None
+    relay_fact = (ctx["built"].get("relay") or {}).get("fact") or {}
+    recipients = relay_fact.get("database_recipients")
+    kind = domains["table_type"]
+    tables, maps, scopes = dict(domains["tables"]), {}, {}
+    table_paths = {relay_fact["recipient_db_path"]: None} if relay_fact.get("recipient_db_path") else {}
+    if connection and recipients:
+        tables[recipients["path"]] = _network_tables.RELAY_RECIPIENT_MAP
+        maps[_network_tables.RELAY_RECIPIENT_MAP] = recipients["entries"]
+        scopes[_network_tables.RELAY_RECIPIENT_MAP] = recipients["scopes"]
+        table_paths[recipients["path"]] = kind
+    # The Dovecot role's sender logins (a row set of the host's own scope, loaded like the domains' tables).
+    logins = ((ctx["built"].get("dovecot") or {}).get("fact") or {}).get("database_sender_logins")
+    if connection and logins:
+        tables[logins["path"]] = "sender_login_map"
+        maps["sender_login_map"] = logins["entries"]
+        table_paths[logins["path"]] = kind
     network, rewrite = None, {}
-    if connection and domains["tables"]:
+    if connection and tables:
         network = _network_tables.network_part(values["vhosting_domains__backend"], connection, network_directory,
-                                               domains["tables"], {}, domains["table_type"])
+                                               tables, {}, kind, scopes)
         rewrite = dict((entry["file"], entry["database"]) for entry in network["tables"])
     stale_cf_files = network["stale_cf_files"] if network else _network_tables.stale_cf_files(network_directory)
     watch_units = [path for path in WATCH_FILES if path.endswith((".service", ".timer"))]
     return {
         "rewrite": rewrite,
+        # The backup MX's reference file of the recipients in the database and the sender logins (written with the
+        # domains role's tables, of its table type).
+        "tables": dict((path, name) for path, name in tables.items() if name in maps),
+        "table_paths": table_paths,
+        "maps": maps,
         # The .cf files of database tables main.cf no longer names, and their directory when no table is in a
         # database (the database itself is left alone); the health check when no table is.
         "stale_files": stale_cf_files + ([] if network else [network_directory] + list(WATCH_FILES)),

@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part, table_type
 
 PATH_VARIABLES = (
@@ -92,7 +93,22 @@ def build(ctx, problems):
                 "milter_macro_daemon_name": "ORIGINATING",
             }),
         })
-    tables = {table: "sender_logins"} if services else {}
+    tables = {table: "sender_login_map"} if services else {}
+    table_paths = {table: kind if tables else None}
+    maps = {"sender_login_map": domains["sender_logins"]} if services else {}
+    # With the tables in a database the sender logins are a row set of the host's scope too: main.cf names the
+    # table (proxymap serves only the tables main.cf names, not a master.cf override) and the network part of the
+    # domains role writes its reference file, loads it and checks it before main.cf names the database.
+    database = _network_tables.check_database(values["vhosting_domains__backend"],
+                                              values["vhosting_domains__database"], [], hostname=ctx.get("hostname"))
+    in_database = None
+    if database and tables:
+        lookup = "%s:%s" % (values["vhosting_domains__table_type"], table)
+        parameters["smtpd_sender_login_maps"] = lookup
+        for service in services:
+            del service["parameters"]["smtpd_sender_login_maps"]
+        in_database = {"path": table, "entries": maps.pop("sender_login_map")}
+        tables, table_paths = {}, {}
     return {
         # A running Dovecot costs no task of its own.
         "probe": {"units": ["dovecot.service"]},
@@ -100,10 +116,11 @@ def build(ctx, problems):
         "services": services,
         "tables": tables,
         "table_type": kind,
-        "table_paths": {table: kind if tables else None},
+        "table_paths": table_paths,
         "packages": list(DOVECOT_PACKAGES),
-        "maps": {"sender_logins": domains["sender_logins"]} if services else {},
+        "maps": maps,
         "fact": {
+            "database_sender_logins": in_database,
             "enabled": True,
             "dropins": list(DROPINS),
             "users": domains["dovecot_users"],

@@ -49,9 +49,11 @@ REGISTRY = (
     _domains_part.PART,
     _lists.PART,
     _autoreply_model.PART,
-    _domains_part.NETWORK_PART,
     _relay_part.PART,
     _dovecot_model.PART,
+    # After the relay and Dovecot parts: a backup MX's recipients of its primaries' rows and the sender logins
+    # are tables of the network part when the host's tables are in a database.
+    _domains_part.NETWORK_PART,
     _mail_auth_part.PART,
 )
 

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import (
     Part,
     directory,
@@ -61,6 +62,37 @@ def relay_parameters(model, values, relayhost, sasl, recipient_checks, queue):
     return parameters
 
 
+def database_recipients(values, primaries, model, hostname=None):
+    """The backup MX's recipients that it reads from its primaries' database rows: ({key: "OK"}, [scopes]).
+
+    A primary whose tables are in the same database and table as this host's own
+    (vhosting_domains__backend and __database: same backend, server, port,
+    database or base DN, table) has its virtual alias and virtual mailbox keys
+    there, in its scope: its non-canonical domains' recipients are read from
+    those rows (the network part of the domains role writes the .cf file and
+    checks it against these entries), so that a recipient the primary adds or
+    removes is known to the backup at once, without a run of the backup.
+    Canonical domains (UNIX accounts, /etc/aliases) stay in the file.
+    """
+    mine = _network_tables.check_database(values["vhosting_domains__backend"], values["vhosting_domains__database"],
+                                          [], hostname=hostname)
+    if not mine:
+        return {}, []
+    target = _network_tables.target(values["vhosting_domains__backend"], mine)[:5]
+    scopes = {}
+    for primary in primaries:
+        database = primary.get("database")
+        if database and tuple(database["target"]) == target:
+            scopes[primary["host"]] = database["scope"]
+    primary_of = dict((domain, info["source"][len("host "):]) for domain, info in model["domains"].items()
+                      if info["source"].startswith("host ") and not info.get("canonical"))
+    covered = dict((domain, scopes[host]) for domain, host in primary_of.items() if host in scopes)
+    entries = dict((key, value) for key, value in model["relay_recipients"].items()
+                   if key.rsplit("@", 1)[-1] in covered)
+    used = sorted(set(covered[key.rsplit("@", 1)[-1]] for key in entries))
+    return entries, used
+
+
 def build(ctx, problems):
     """What the relay role writes: the backup MX tables, the transport table and its main.cf parameters."""
     values, primaries = ctx["values"], ctx["primaries"]
@@ -93,7 +125,19 @@ def build(ctx, problems):
     # The tables of the inventory go to data files (maps); the recipient and defer tables are made at run
     # time from what the role reads on the primaries (see the relay role's tasks).
     tables, maps = {}, {}
-    if "relay_recipient_maps" in parameters:
+    # Recipients of primaries in this host's database: read from their rows (the network part's table, named here
+    # by its reference file, which the network part rewrites to the database lookup); the file keeps the rest.
+    db_path = domain_list_table(directory(values["vhosting_relay__recipient_table"]), "relay_recipients_db")
+    db_entries, db_scopes = database_recipients(values, primaries, model, ctx.get("hostname")) \
+        if "relay_recipient_maps" in parameters else ({}, [])
+    if db_entries:
+        model = dict(model, relay_recipients=dict((k, v) for k, v in model["relay_recipients"].items()
+                                                  if k not in db_entries))
+        lookups = ["%s:%s" % (values["vhosting_domains__table_type"], db_path)]
+        if model["relay_recipients"] or any(info.get("canonical") for info in model["domains"].values()):
+            lookups.append(parameters["relay_recipient_maps"])
+        parameters["relay_recipient_maps"] = lookups
+    if "relay_recipient_maps" in parameters and (len(parameters["relay_recipient_maps"]) > 1 or not db_entries):
         tables[values["vhosting_relay__recipient_table"]] = "relay_recipients"
     if "relay_domains" in parameters:
         domain_list("relay_domains", parameters["relay_domains"], values["vhosting_relay__table_type"],
@@ -123,7 +167,12 @@ def build(ctx, problems):
         "maps": maps,
         "probe": {"paths": [LEGACY_STATE]},
         # What the filters of the relay role's tasks read (relay_recipients): the transport map is in maps.
-        "fact": {"model": dict((k, v) for k, v in model.items() if k != "transport_map"), "canonical": canonical},
+        "fact": {"model": dict((k, v) for k, v in model.items() if k != "transport_map"), "canonical": canonical,
+                 # For the network part (domains role): the recipients read from the primaries' rows, their
+                 # reference file (its table type is the domains role's) and the scopes; None: all in the file.
+                 "database_recipients": {"path": db_path, "entries": db_entries, "scopes": db_scopes}
+                 if db_entries else None,
+                 "recipient_db_path": db_path},
     }
 
 

@@ -348,3 +348,63 @@ def test_peer_conflicts_name_both_hosts_and_a_differing_row():
     assert "none on mx1, 'a.test/ann/' on mx1b" in only_theirs
     (unknown,) = nt.peer_conflicts("mx1", key, rows, [("mx1b", None)])
     assert "the inventory of mx1b cannot be built to compare them" in unknown
+
+
+def test_relay_recipient_query_reads_the_primaries_scopes_only():
+    connection, _problems = checked("pgsql", PG, hostname="backup")
+    query = dict(nt.cf_options("pgsql", connection, nt.RELAY_RECIPIENT_MAP, scopes=["mx1", "mx2"]))["query"]
+    assert query == ("SELECT DISTINCT 'OK' FROM vhosting_postfix_rows WHERE scope IN ('mx1', 'mx2') "
+                     "AND map_name IN ('virtual_alias_map', 'virtual_mailbox_map') AND lookup_key = '%s'")
+    ldap, _problems = checked("ldap", LDAP, hostname="backup")
+    options = dict(nt.cf_options("ldap", ldap, nt.RELAY_RECIPIENT_MAP, scopes=["mx1"]))
+    assert options["search_base"] == "ou=postfix,dc=example,dc=test" and options["scope"] == "sub"
+    assert options["query_filter"] == ("(&(objectClass=organizationalRole)(cn=%s)"
+                                       "(|(ou:dn:=virtual_alias_map)(ou:dn:=virtual_mailbox_map))(|(ou:dn:=mx1)))")
+    assert options["result_attribute"] == "cn" and options["result_format"] == "OK"
+    assert options["bind_dn"] == "cn=reader,dc=example,dc=test"
+
+
+PRIMARY_FILES = {"vhosting_domain__files_test": {"domain": "files.test", "class": "mailbox", "mailboxes": ["carol"]}}
+OWN = {"vhosting_domain__own_test": {"domain": "own.test", "class": "mailbox", "mailboxes": ["dan"]}}
+
+
+def _primary(host, definitions, database):
+    connection, _problems = checked(*database, hostname=host) if database else (None, [])
+    target = {"target": list(nt.target(database[0], connection)[:5]), "scope": connection["scope"]} if database else None
+    return {"host": host, "nexthop": "[%s.test]" % host, "definitions": definitions, "options": {}, "database": target}
+
+
+def test_backup_mx_reads_the_recipients_of_primaries_in_its_database_from_their_rows():
+    primaries = [_primary("mx1", BOXES, ("pgsql", PG)), _primary("mx2", PRIMARY_FILES, None),
+                 _primary("mx4", {"vhosting_domain__other_test": {"domain": "other.test", "class": "mailbox",
+                                                                  "mailboxes": ["eve"]}},
+                          ("pgsql", dict(PG, table="another_table")))]
+    model = host_model(role_values(vhosting_domains__backend="pgsql", vhosting_domains__database=PG), OWN,
+                       primaries=primaries, hostname="backup")
+    relay = model["relay"]
+    # mx1's domains from its rows (the database lookup first), mx2's (files) and mx4's (another table) from the file.
+    assert relay["parameters"]["relay_recipient_maps"] == [
+        "proxy:pgsql:/etc/postfix/vhosting-db/relay_recipient_map.cf", "lmdb:/etc/postfix/relay_recipients"]
+    assert set(relay["model"]["relay_recipients"]) == set(
+        "%s@%s" % (user, domain) for user, domain in (("carol", "files.test"), ("eve", "other.test"))
+        + tuple((user, domain) for user in ("postmaster", "abuse") for domain in ("files.test", "other.test")))
+    # The keys of mx1's virtual alias and virtual mailbox rows (the catch-all domain as '@alias.test').
+    assert set(model["maps"][nt.RELAY_RECIPIENT_MAP]) == {"ann@box.test", "bob@box.test", "postmaster@box.test",
+                                                          "abuse@box.test", "@alias.test"}
+    role = model["domains_role"]
+    assert role["tables"]["/etc/postfix/vhosting_relay_recipients_db"] == nt.RELAY_RECIPIENT_MAP
+    entry = [t for t in role["network"]["tables"] if t["name"] == nt.RELAY_RECIPIENT_MAP][0]
+    assert entry["load"] is False and entry["file"] == "lmdb:/etc/postfix/vhosting_relay_recipients_db"
+    assert "scope IN ('mx1')" in dict(entry["options"])["query"]
+    assert all(t["load"] for t in role["network"]["tables"] if t is not entry)
+    # Every recipient from the database: the file leaves main.cf (its indexes are swept).
+    only_db = host_model(role_values(vhosting_domains__backend="pgsql", vhosting_domains__database=PG), OWN,
+                         primaries=primaries[:1], hostname="backup")
+    assert only_db["relay"]["parameters"]["relay_recipient_maps"] == [
+        "proxy:pgsql:/etc/postfix/vhosting-db/relay_recipient_map.cf"]
+    assert "/etc/postfix/relay_recipients" not in only_db["relay"]["tables"]
+    # The backup on files: every recipient in its file, no reference table, no .cf file.
+    on_files = host_model(role_values(), OWN, primaries=primaries, hostname="backup")
+    assert on_files["relay"]["parameters"]["relay_recipient_maps"] == "lmdb:/etc/postfix/relay_recipients"
+    assert "/etc/postfix/vhosting_relay_recipients_db" not in on_files["domains_role"]["tables"]
+    assert "/etc/postfix/vhosting-db/relay_recipient_map.cf" in on_files["stale_files"]["domains"]

@@ -129,8 +129,8 @@ def test_the_dovecot_part_sasl_submission_and_sender_logins():
     assert overrides["smtpd_sender_restrictions"].startswith("reject_sender_login_mismatch")
     assert overrides["smtpd_relay_restrictions"] == "permit_sasl_authenticated,reject"
     # A data file like every large table of the model.
-    assert model["maps"]["sender_logins"]["team@store.test"] == ["alice@store.test", "bob@store.test"]
-    assert part["tables"] == {"/etc/postfix/vhosting_sender_logins": "sender_logins"}
+    assert model["maps"]["sender_login_map"]["team@store.test"] == ["alice@store.test", "bob@store.test"]
+    assert part["tables"] == {"/etc/postfix/vhosting_sender_logins": "sender_login_map"}
     assert part["lmtp_socket"] == "/var/spool/postfix/private/dovecot-lmtp"
     assert part["auth_socket"] == "/var/spool/postfix/private/auth"
     # SASL is never enabled for port 25 in main.cf.
@@ -140,7 +140,7 @@ def test_the_dovecot_part_sasl_submission_and_sender_logins():
 def test_without_submission_no_service_and_no_sender_login_table():
     model = host_model(values(vhosting_dovecot__submission=False, vhosting_dovecot__submissions=False), store())
     part = model["dovecot"]
-    assert part["services"] == [] and part["tables"] == {} and "sender_logins" not in model["maps"]
+    assert part["services"] == [] and part["tables"] == {} and "sender_login_map" not in model["maps"]
     only_465 = host_model(values(vhosting_dovecot__submission=False), store())["dovecot"]
     assert [s["service"] for s in only_465["services"]] == ["submissions"]
 
@@ -184,3 +184,23 @@ def test_the_probe_reads_the_service():
 def test_the_fact_carries_no_secret():
     model = host_model(values(), store())
     assert "alice-secret" not in repr(model) and HASH not in repr(model)
+
+
+def test_with_a_database_the_sender_logins_are_rows_of_the_host_named_in_main_cf():
+    database = {"host": "db.example.test", "name": "vhosting_postfix", "user": "postfix_ro", "password": "s3cret"}
+    model = host_model(values(vhosting_domains__backend="mysql", vhosting_domains__database=database), store(),
+                       hostname="mx1")
+    part, role = model["dovecot"], model["domains_role"]
+    # In main.cf (proxymap serves only the tables main.cf names), not as a master.cf override.
+    assert part["parameters"]["smtpd_sender_login_maps"] == "proxy:mysql:/etc/postfix/vhosting-db/sender_login_map.cf"
+    assert all("smtpd_sender_login_maps" not in s["parameters"] for s in part["services"])
+    assert all(s["parameters"]["smtpd_sender_restrictions"].startswith("reject_sender_login_mismatch")
+               for s in part["services"])
+    # The network part writes the reference file (the domains role's table type), loads and checks the rows.
+    assert part["tables"] == {} and "/etc/postfix/vhosting_sender_logins" not in model["stale_index_files"]["dovecot"]
+    assert role["tables"]["/etc/postfix/vhosting_sender_logins"] == "sender_login_map"
+    entry = [t for t in role["network"]["tables"] if t["name"] == "sender_login_map"][0]
+    assert entry["load"] and entry["file"] == "lmdb:/etc/postfix/vhosting_sender_logins"
+    assert "map_name = 'sender_login_map'" in dict(entry["options"])["query"]
+    assert model["maps"]["sender_login_map"]["team@store.test"] == ["alice@store.test", "bob@store.test"]
+    assert "s3cret" not in repr(model)
