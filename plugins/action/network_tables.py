@@ -76,7 +76,9 @@ def missing_modules(backend, module_loader, collection_list=None):
 
 
 class _Failed(Exception):
-    pass
+    def __init__(self, message, result=None):
+        Exception.__init__(self, message)
+        self.result = result or {}
 
 
 class ActionModule(ActionBase):
@@ -93,7 +95,7 @@ class ActionModule(ActionBase):
         finally:
             self._task.check_mode = check_mode
         if result.get("failed"):
-            raise _Failed("%s: %s" % (name, to_native(result.get("msg", result))))
+            raise _Failed("%s: %s" % (name, to_native(result.get("msg", result))), result)
         return result
 
     def run(self, tmp=None, task_vars=None):
@@ -133,7 +135,7 @@ class ActionModule(ActionBase):
             raise AnsibleError("network_tables: cannot read the model's table data: %s" % to_native(exc))
         try:
             if backend == "ldap":
-                delta = self._ldap(connection, password, desired, task_vars, phase)
+                delta = self._ldap(connection, password, desired, task_vars, phase, reader_password)
             else:
                 delta = self._sql(backend, connection, password, desired, task_vars, phase, reader_password)
         except _Failed as exc:
@@ -232,7 +234,7 @@ class ActionModule(ActionBase):
 
     # --- LDAP ----------------------------------------------------------------
 
-    def _ldap(self, connection, password, desired, task_vars, phase):
+    def _ldap(self, connection, password, desired, task_vars, phase, reader_password=""):
         base = {
             "server_uri": "ldap://%s:%d" % (connection["host"], connection["port"]),
             "bind_dn": connection["admin_user"] or None,
@@ -269,8 +271,6 @@ class ActionModule(ActionBase):
         delta = nt.phase_of(full, phase)
         delta["pending_remove"] = len(full["remove"]) if phase == "upsert" else 0
         delta["created"] = created + [dn for dn, _c, _a in containers if dn not in (root, scope)]
-        if self._task.check_mode:
-            return delta
         add = [{"dn": dn, "attributes": dict(attributes, objectClass=object_class)}
                for dn, object_class, attributes in containers]
         add += [{"dn": nt.ldap_dn(connection, map_name, key),
@@ -279,10 +279,20 @@ class ActionModule(ActionBase):
         replace = [{"dn": nt.ldap_dn(connection, map_name, key), "attribute": nt.LDAP_VALUE_ATTRIBUTE, "value": new}
                    for map_name, key, _old, new in delta["change"]]
         delete = [nt.ldap_dn(connection, map_name, key) for map_name, key, _old in delta["remove"]]
-        if add or replace or delete:
-            # One module run for every change (new entries first, deletions last), not one per row.
+        # One module run for every change (new entries first, deletions last), not one per row; first (in check
+        # mode and in a run without changes too) whether Postfix's reader may write there (nt.ldap_probe_dns).
+        try:
             self._module(LDAP_WRITER, dict(server_uri=base["server_uri"], bind_dn=base.get("bind_dn") or "",
                                            bind_pw=base["bind_pw"], start_tls=bool(connection.get("tls")),
                                            ca_file=connection.get("ca_file") or "", add=add, replace=replace,
-                                           delete=delete), task_vars)
+                                           delete=delete, probe_dns=nt.ldap_probe_dns(connection),
+                                           probe_bind_dn=connection["user"], probe_bind_pw=reader_password),
+                         task_vars, read_only=not (add or replace or delete))
+        except _Failed as exc:
+            if not exc.result.get("writable"):
+                raise
+            raise _Failed("Postfix's LDAP user %s may change the entry %s (adding a value the entry has passed the "
+                          "server's access check, and changed nothing): it needs read access only, and its password "
+                          "is in a file every Postfix process can read; take its write access away (olcAccess); "
+                          "nothing was written" % (connection["user"] or "(anonymous)", exc.result.get("probed")))
         return delta

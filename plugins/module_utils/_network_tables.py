@@ -261,6 +261,15 @@ def scope_base(connection):
     return "ou=%s,%s" % (connection["scope"], connection["name"])
 
 
+def ldap_probe_dns(connection):
+    """The entries on which the loader tries whether Postfix's reader may write (ldap_rows' write probe), nearest
+    first: the host's scope, the base DN, and its parent (on a first run neither of the first two exists yet)."""
+    dns = [scope_base(connection), connection["name"]]
+    if "," in connection["name"]:
+        dns.append(connection["name"].split(",", 1)[1].strip())
+    return dns
+
+
 def map_base(connection, map_name):
     return "ou=%s,%s" % (map_name, scope_base(connection))
 

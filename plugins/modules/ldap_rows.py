@@ -48,6 +48,26 @@ options:
     description: The CA certificates (PEM) that O(start_tls) trusts; empty - the system's.
     type: str
     default: ""
+  probe_dns:
+    description:
+      - Before any change (in check mode too), find out whether O(probe_bind_dn) may change entries, with a change
+        that changes nothing - adding the value C(top) to the C(objectClass) of the first of these entries that
+        exists. The server checks the access first, then finds the value there already
+        (C(typeOrValueExists)); so that answer means the identity may write, and the module fails naming it and the
+        entry, before any change of O(add), O(replace) or O(delete). C(insufficientAccess) or any other refusal means
+        it may not. The network tables' loader passes Postfix's reader, whose password is in a file every Postfix
+        process reads.
+    type: list
+    elements: str
+    default: []
+  probe_bind_dn:
+    description: The identity of O(probe_dns); empty - anonymous.
+    type: str
+    default: ""
+  probe_bind_pw:
+    description: Its password.
+    type: str
+    default: ""
   add:
     description: Entries to add, each C({dn, attributes}) (C(attributes) - name to a value or a list of values).
     type: list
@@ -81,6 +101,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+probed:
+  description: The entry of O(probe_dns) the write probe used (none - none of them exists, or no probe).
+  type: str
+  returned: always
 added:
   description: Entries added (in check mode, to add).
   type: int
@@ -150,6 +174,41 @@ def apply(connection, add, replace, delete):
     return counts
 
 
+def write_probe(connection, dns):
+    """(dn, may write) of the first entry of ``dns`` that exists, (None, False) when none does.
+
+    Adds the value ``top`` to its objectClass, which every entry has: the server checks the access before the
+    values, so typeOrValueExists means the bound identity may write there (and nothing changed); any other refusal
+    means it may not.
+    """
+    for dn in dns:
+        try:
+            connection.modify_s(dn, [(ldap.MOD_ADD, "objectClass", [b"top"])])
+        except ldap.NO_SUCH_OBJECT:
+            continue
+        except ldap.TYPE_OR_VALUE_EXISTS:
+            return dn, True
+        except ldap.LDAPError:
+            return dn, False
+        return dn, True  # accepted: the value was there already, so nothing changed; the identity may write
+    return None, False
+
+
+def _connect(params, bind_dn, bind_pw):
+    connection = ldap.initialize(params["server_uri"])
+    connection.protocol_version = 3
+    connection.set_option(ldap.OPT_NETWORK_TIMEOUT, 30)
+    if params["start_tls"]:
+        connection.set_option(ldap.OPT_X_TLS_REQUIRE_CERT, ldap.OPT_X_TLS_DEMAND)
+        if params["ca_file"]:
+            connection.set_option(ldap.OPT_X_TLS_CACERTFILE, params["ca_file"])
+        connection.set_option(ldap.OPT_X_TLS_NEWCTX, 0)  # the options above apply from here on
+        connection.start_tls_s()
+    if bind_dn:
+        connection.simple_bind_s(bind_dn, bind_pw)
+    return connection
+
+
 class RowError(Exception):
     def __init__(self, dn, error):
         Exception.__init__(self, "%s: %s" % (dn, _describe(error)))
@@ -171,6 +230,9 @@ def main():
             add=dict(type="list", elements="dict", default=[]),
             replace=dict(type="list", elements="dict", default=[]),
             delete=dict(type="list", elements="str", default=[]),
+            probe_dns=dict(type="list", elements="str", default=[]),
+            probe_bind_dn=dict(type="str", default=""),
+            probe_bind_pw=dict(type="str", default="", no_log=True),
         ),
         supports_check_mode=True,
     )
@@ -178,26 +240,26 @@ def main():
         module.fail_json(msg=missing_required_lib("python-ldap (Debian: python3-ldap)"), exception=LDAP_IMPORT_ERROR)
     params = module.params
     counts = dict(added=len(params["add"]), replaced=len(params["replace"]), deleted=len(params["delete"]))
-    if module.check_mode or not any(counts.values()):
-        module.exit_json(changed=any(counts.values()), **counts)
+    probed = None
     try:
-        connection = ldap.initialize(params["server_uri"])
-        connection.protocol_version = 3
-        connection.set_option(ldap.OPT_NETWORK_TIMEOUT, 30)
-        if params["start_tls"]:
-            connection.set_option(ldap.OPT_X_TLS_REQUIRE_CERT, ldap.OPT_X_TLS_DEMAND)
-            if params["ca_file"]:
-                connection.set_option(ldap.OPT_X_TLS_CACERTFILE, params["ca_file"])
-            connection.set_option(ldap.OPT_X_TLS_NEWCTX, 0)  # the options above apply from here on
-            connection.start_tls_s()
-        if params["bind_dn"]:
-            connection.simple_bind_s(params["bind_dn"], params["bind_pw"])
+        if params["probe_dns"]:
+            probed, writable = write_probe(_connect(params, params["probe_bind_dn"], params["probe_bind_pw"]),
+                                           params["probe_dns"])
+            if writable:
+                module.fail_json(msg="%s may change the entry %s (adding a value the entry has passed the server's "
+                                     "access check, and changed nothing)"
+                                     % (params["probe_bind_dn"] or "an anonymous client", probed),
+                                 probed=probed, writable=True)
+        if module.check_mode or not any(counts.values()):
+            module.exit_json(changed=any(counts.values()), probed=probed, **counts)
+        connection = _connect(params, params["bind_dn"], params["bind_pw"])
         added, replaced, deleted = apply(connection, params["add"], params["replace"], params["delete"])
     except RowError as exc:
         module.fail_json(msg="LDAP change failed at %s" % exc)
     except ldap.LDAPError as exc:
         module.fail_json(msg="LDAP server %s: %s" % (params["server_uri"], _describe(exc)))
-    module.exit_json(changed=bool(added or replaced or deleted), added=added, replaced=replaced, deleted=deleted)
+    module.exit_json(changed=bool(added or replaced or deleted), probed=probed, added=added, replaced=replaced,
+                     deleted=deleted)
 
 
 if __name__ == "__main__":

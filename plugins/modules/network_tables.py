@@ -24,8 +24,8 @@ description:
     C(description) (core schema only), read with C(community.general.ldap_search) and written with
     M(vhosting.postfix.ldap_rows) - every change of a phase in one module run, new entries first, removals last.
   - Only the collection's own tables (C(virtual_alias_map), C(virtual_mailbox_map), C(transport_map),
-    C(virtual_alias_domains_map), C(virtual_mailbox_domains_map)) are read and written; rows of those tables that
-    the model no longer has are removed.
+    C(virtual_alias_domains_map), C(virtual_mailbox_domains_map), and the Dovecot role's C(sender_login_map)) are
+    read and written; rows of those tables that the model no longer has are removed.
   - Keys are stored in lower case (postmap folds them in files, Postfix folds them before every query).
   - The C(vhosting.postfix.domains) role runs it; the password is passed with C(no_log) and never returned.
 author:
@@ -63,7 +63,9 @@ options:
     description:
       - The password of Postfix's user (C(user) of the connection). MariaDB shows an account only its own privileges,
         so Postfix's user itself is asked whether it may change the table (C(INSERT), C(UPDATE), C(DELETE), C(DROP)
-        or C(ALTER) - refused, nothing written); PostgreSQL asks as the loader (C(has_table_privilege)). Default -
+        or C(ALTER) - refused, nothing written); PostgreSQL asks as the loader (C(has_table_privilege)); LDAP binds
+        as Postfix's user and adds a value the scope entry already has (M(vhosting.postfix.ldap_rows)'s write probe -
+        C(typeOrValueExists) means it may write - refused, nothing written). Default -
         C(password) of the variable C(vhosting_domains__database), read by the action itself.
     type: str
   phase:

@@ -40,7 +40,7 @@ TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1800"))
 # Rough relative durations (minutes per run in CI, 2026-12-07 after TLS, the mean of
 # both releases): with pytest-xdist the long runs start first and the short
 # tests fill the gaps (tests/conftest.py sorts).
-DURATION = {"dbtables": 8, "mail_auth": 6, "faults": 5, "dovecot": 5, "tls": 3, "domains": 3, "relay": 3,
+DURATION = {"dbtables": 10, "mail_auth": 6, "faults": 5, "dovecot": 5, "tls": 3, "domains": 3, "relay": 3,
             "lists": 3, "lookup_table": 3, "default": 1, "postconf": 1}
 SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 # The tasks that reach a host in the idempotence run (a run that changes
@@ -50,7 +50,9 @@ SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 # host (the database_server role: 34, 48 since TLS on 2026-12-07 - per
 # backend a directory and a copy of the certificate and of the key, and both
 # hostssl and host entries per client network); its mail hosts take 28 to 29
-# (the .cf files, parity gate and health check of four database tables). mail_auth: all five
+# (the .cf files, parity gate and health check of four database tables), the
+# MariaDB one 37 since it has a Dovecot store (2026-12-07: the tls and dovecot
+# roles). mail_auth: all five
 # roles, the tls role (a dependency of dovecot; 2026-12-07: 37 -> 38) and the
 # dns_records playbook (its model, the records' module, the merge and the DNS
 # update on the control node) on the receiver. tls: 17 on the mail host.

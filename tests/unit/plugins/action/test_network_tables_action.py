@@ -25,7 +25,7 @@ class Database(object):
 
     def __init__(self, rows, present=True, ldap_root=True, scoped=True, writable=False):
         self.rows, self.present, self.ldap_root, self.scoped, self.calls = dict(rows), present, ldap_root, scoped, []
-        self.writable = writable
+        self.writable, self.refused = writable, []
         self.scopes = {"mx1": self.rows, "mx2": dict(OTHER)}
         self.digest_reads = self.rows_read = 0
 
@@ -50,6 +50,15 @@ class Database(object):
             return {"results": [e for e in entries if e["dn"].endswith("," + module_args["dn"])]}
         if module_name.startswith("community.general."):
             return {"changed": True}
+        if module_name == "vhosting.postfix.ldap_rows":
+            # The write probe as the reader, before any change (in check mode too).
+            probed = module_args["probe_dns"][0]
+            if self.writable:
+                self.refused.append(len(self.calls) - 1)  # the module fails before its first change
+                return {"failed": True, "writable": True, "probed": probed, "msg": "%s may change the entry %s"
+                        % (module_args["probe_bind_dn"], probed)}
+            return {"changed": bool(module_args["add"] or module_args["replace"] or module_args["delete"])
+                    and not action._task.check_mode, "probed": probed}
         mysql = module_name == "community.mysql.mysql_query"
         if isinstance(query, str) and "present" in query:
             assert module_args["named_args"] == {"table": "vhosting_postfix_rows", "reader": "reader"}
@@ -74,8 +83,10 @@ class Database(object):
         return {"query_result": [result] if mysql else result}
 
     def writes(self):
-        return [c for c in self.calls if isinstance(c[1].get("query"), list) or "CREATE" in str(c[1].get("query"))
-                or c[0] == "vhosting.postfix.ldap_rows"]
+        return [c for i, c in enumerate(self.calls)
+                if isinstance(c[1].get("query"), list) or "CREATE" in str(c[1].get("query"))
+                or (c[0] == "vhosting.postfix.ldap_rows" and not c[2] and i not in self.refused
+                    and (c[1]["add"] or c[1]["replace"] or c[1]["delete"]))]
 
 
 def run(tmp_path, database, backend="pgsql", check_mode=False, diff=False, rows=None, connection=None, phase=None):
@@ -176,6 +187,19 @@ def test_a_table_postfix_may_write_to_is_refused_and_left_alone(tmp_path, backen
     assert result["failed"] and "Postfix's database user reader may change the table vhosting_postfix_rows " + \
         privileges in result["msg"] and "nothing was written" in result["msg"]
     assert database.writes() == [] and len(database.calls) == 1
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_an_ldap_reader_that_may_write_is_refused_before_any_change(tmp_path, check_mode):
+    database = Database({}, writable=True)
+    result = run(tmp_path, database, "ldap", connection=LDAP, check_mode=check_mode,
+                 rows={"info@a.test": "ann@a.test"})
+    assert result["failed"] and "Postfix's LDAP user %s may change the entry ou=mx1,%s" % (
+        LDAP["user"], LDAP["name"]) in result["msg"] and "nothing was written" in result["msg"]
+    assert database.writes() == []
+    probe = [c for c in database.calls if c[0] == "vhosting.postfix.ldap_rows"][0][1]
+    assert probe["probe_bind_dn"] == LDAP["user"] and probe["probe_bind_pw"] == "rpw"
+    assert probe["probe_dns"][:2] == ["ou=mx1," + LDAP["name"], LDAP["name"]]
 
 
 def test_mariadb_asks_as_postfix_s_user_which_sees_only_its_own_privileges(tmp_path):

@@ -408,3 +408,9 @@ def test_backup_mx_reads_the_recipients_of_primaries_in_its_database_from_their_
     assert on_files["relay"]["parameters"]["relay_recipient_maps"] == "lmdb:/etc/postfix/relay_recipients"
     assert "/etc/postfix/vhosting_relay_recipients_db" not in on_files["domains_role"]["tables"]
     assert "/etc/postfix/vhosting-db/relay_recipient_map.cf" in on_files["stale_files"]["domains"]
+
+
+def test_the_ldap_write_probe_tries_the_scope_the_base_dn_and_its_parent():
+    connection, _problems = checked("ldap", LDAP)
+    assert nt.ldap_probe_dns(connection) == ["ou=mx1,ou=postfix,dc=example,dc=test", "ou=postfix,dc=example,dc=test",
+                                             "dc=example,dc=test"]

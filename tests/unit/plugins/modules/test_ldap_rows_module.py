@@ -78,3 +78,40 @@ def test_the_first_failure_names_its_dn_and_stops(rows):
                    ["cn=c,ou=t,dc=x"])
     assert str(caught.value) == "cn=b,ou=t,dc=x: Insufficient access (no write access to parent)"
     assert [c[0] for c in connection.calls] == ["modify"]
+
+
+class ProbeConnection(object):
+    """Answers the write probe as OpenLDAP does: the access check first, then the value."""
+
+    def __init__(self, ldap, outcome):
+        self.ldap, self.outcome, self.calls = ldap, outcome, []
+
+    def modify_s(self, dn, modlist):
+        self.calls.append((dn, modlist))
+        answer = self.outcome.get(dn, "missing")
+        if answer == "missing":
+            raise self.ldap.NO_SUCH_OBJECT({"desc": "No such object"})
+        if answer == "writable":
+            raise self.ldap.TYPE_OR_VALUE_EXISTS({"desc": "Type or value exists"})
+        if answer == "refused":
+            raise self.ldap.LDAPError({"desc": "Insufficient access"})
+
+
+@pytest.fixture
+def probe_rows(rows):
+    rows.ldap.TYPE_OR_VALUE_EXISTS = type("TYPE_OR_VALUE_EXISTS", (_Error,), {})
+    rows.ldap.MOD_ADD = 0
+    return rows
+
+
+def test_the_write_probe_adds_a_value_every_entry_has_on_the_first_entry_that_exists(probe_rows):
+    dns = ["ou=mx1,ou=postfix,dc=x", "ou=postfix,dc=x", "dc=x"]
+    reader = ProbeConnection(probe_rows.ldap, {"ou=postfix,dc=x": "refused", "dc=x": "writable"})
+    assert probe_rows.write_probe(reader, dns) == ("ou=postfix,dc=x", False)
+    assert reader.calls == [(dns[0], [(0, "objectClass", [b"top"])]), (dns[1], [(0, "objectClass", [b"top"])])]
+    writer = ProbeConnection(probe_rows.ldap, {"ou=mx1,ou=postfix,dc=x": "writable"})
+    assert probe_rows.write_probe(writer, dns) == ("ou=mx1,ou=postfix,dc=x", True)
+    # A server that accepts the value it has (nothing changes) let the identity write too.
+    accepting = ProbeConnection(probe_rows.ldap, {"ou=mx1,ou=postfix,dc=x": "accepted"})
+    assert probe_rows.write_probe(accepting, dns) == ("ou=mx1,ou=postfix,dc=x", True)
+    assert probe_rows.write_probe(ProbeConnection(probe_rows.ldap, {}), dns) == (None, False)
