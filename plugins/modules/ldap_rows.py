@@ -105,6 +105,10 @@ probed:
   description: The entry of O(probe_dns) the write probe used (none - none of them exists, or no probe).
   type: str
   returned: always
+writable:
+  description: True when the write probe found that O(probe_bind_dn) may write (the module failed, nothing changed).
+  type: bool
+  returned: when the write probe refused
 added:
   description: Entries added (in check mode, to add).
   type: int

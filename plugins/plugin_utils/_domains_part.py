@@ -111,19 +111,18 @@ def build_network(ctx, problems):
     relay_fact = (ctx["built"].get("relay") or {}).get("fact") or {}
     recipients = relay_fact.get("database_recipients")
     kind = domains["table_type"]
-    tables, maps, scopes = dict(domains["tables"]), {}, {}
+    # Their entries are the relay and dovecot parts' maps (data files); their files are written by this role.
+    tables, own, scopes = dict(domains["tables"]), {}, {}
     table_paths = {relay_fact["recipient_db_path"]: None} if relay_fact.get("recipient_db_path") else {}
     if connection and recipients:
-        tables[recipients["path"]] = _network_tables.RELAY_RECIPIENT_MAP
-        maps[_network_tables.RELAY_RECIPIENT_MAP] = recipients["entries"]
+        own[recipients["path"]] = _network_tables.RELAY_RECIPIENT_MAP
         scopes[_network_tables.RELAY_RECIPIENT_MAP] = recipients["scopes"]
-        table_paths[recipients["path"]] = kind
     # The Dovecot role's sender logins (a row set of the host's own scope, loaded like the domains' tables).
     logins = ((ctx["built"].get("dovecot") or {}).get("fact") or {}).get("database_sender_logins")
     if connection and logins:
-        tables[logins["path"]] = "sender_login_map"
-        maps["sender_login_map"] = logins["entries"]
-        table_paths[logins["path"]] = kind
+        own[logins["path"]] = "sender_login_map"
+    tables.update(own)
+    table_paths.update((path, kind) for path in own)
     network, rewrite = None, {}
     if connection and tables:
         network = _network_tables.network_part(values["vhosting_domains__backend"], connection, network_directory,
@@ -135,9 +134,8 @@ def build_network(ctx, problems):
         "rewrite": rewrite,
         # The backup MX's reference file of the recipients in the database and the sender logins (written with the
         # domains role's tables, of its table type).
-        "tables": dict((path, name) for path, name in tables.items() if name in maps),
+        "tables": own,
         "table_paths": table_paths,
-        "maps": maps,
         # The .cf files of database tables main.cf no longer names, and their directory when no table is in a
         # database (the database itself is left alone); the health check when no table is.
         "stale_files": stale_cf_files + ([] if network else [network_directory] + list(WATCH_FILES)),

@@ -107,7 +107,8 @@ def build(ctx, problems):
         parameters["smtpd_sender_login_maps"] = lookup
         for service in services:
             del service["parameters"]["smtpd_sender_login_maps"]
-        in_database = {"path": table, "entries": maps.pop("sender_login_map")}
+        # The entries stay a data file (maps); the network part's table names it.
+        in_database = {"path": table}
         tables, table_paths = {}, {}
     return {
         # A running Dovecot costs no task of its own.

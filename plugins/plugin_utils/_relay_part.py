@@ -139,6 +139,9 @@ def build(ctx, problems):
         parameters["relay_recipient_maps"] = lookups
     if "relay_recipient_maps" in parameters and (len(parameters["relay_recipient_maps"]) > 1 or not db_entries):
         tables[values["vhosting_relay__recipient_table"]] = "relay_recipients"
+    if db_entries:
+        # A data file like every large table (not a fact that every later task carries).
+        maps[_network_tables.RELAY_RECIPIENT_MAP] = db_entries
     if "relay_domains" in parameters:
         domain_list("relay_domains", parameters["relay_domains"], values["vhosting_relay__table_type"],
                     directory(values["vhosting_relay__recipient_table"]), parameters, tables, maps)
@@ -168,10 +171,10 @@ def build(ctx, problems):
         "probe": {"paths": [LEGACY_STATE]},
         # What the filters of the relay role's tasks read (relay_recipients): the transport map is in maps.
         "fact": {"model": dict((k, v) for k, v in model.items() if k != "transport_map"), "canonical": canonical,
-                 # For the network part (domains role): the recipients read from the primaries' rows, their
-                 # reference file (its table type is the domains role's) and the scopes; None: all in the file.
-                 "database_recipients": {"path": db_path, "entries": db_entries, "scopes": db_scopes}
-                 if db_entries else None,
+                 # For the network part (domains role): the reference file of the recipients read from the
+                 # primaries' rows (its table type is the domains role's; the entries are the map
+                 # RELAY_RECIPIENT_MAP) and the scopes; None: all in the file.
+                 "database_recipients": {"path": db_path, "scopes": db_scopes} if db_entries else None,
                  "recipient_db_path": db_path},
     }
 

@@ -391,6 +391,8 @@ def test_backup_mx_reads_the_recipients_of_primaries_in_its_database_from_their_
     # The keys of mx1's virtual alias and virtual mailbox rows (the catch-all domain as '@alias.test').
     assert set(model["maps"][nt.RELAY_RECIPIENT_MAP]) == {"ann@box.test", "bob@box.test", "postmaster@box.test",
                                                           "abuse@box.test", "@alias.test"}
+    # A data file, not a fact that every later task carries.
+    assert relay["database_recipients"] == {"path": "/etc/postfix/vhosting_relay_recipients_db", "scopes": ["mx1"]}
     role = model["domains_role"]
     assert role["tables"]["/etc/postfix/vhosting_relay_recipients_db"] == nt.RELAY_RECIPIENT_MAP
     entry = [t for t in role["network"]["tables"] if t["name"] == nt.RELAY_RECIPIENT_MAP][0]

@@ -203,4 +203,5 @@ def test_with_a_database_the_sender_logins_are_rows_of_the_host_named_in_main_cf
     assert entry["load"] and entry["file"] == "lmdb:/etc/postfix/vhosting_sender_logins"
     assert "map_name = 'sender_login_map'" in dict(entry["options"])["query"]
     assert model["maps"]["sender_login_map"]["team@store.test"] == ["alice@store.test", "bob@store.test"]
+    assert part["database_sender_logins"] == {"path": "/etc/postfix/vhosting_sender_logins"}
     assert "s3cret" not in repr(model)
