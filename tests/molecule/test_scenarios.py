@@ -37,11 +37,11 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1800"))
-# Rough relative durations (minutes per run in CI, 2026-12-07 after TLS, the mean of
+# Rough relative durations (minutes per run in CI, 2026-12-07 evening, the mean of
 # both releases): with pytest-xdist the long runs start first and the short
 # tests fill the gaps (tests/conftest.py sorts).
-DURATION = {"dbtables": 10, "mail_auth": 6, "faults": 5, "dovecot": 5, "tls": 3, "domains": 3, "relay": 3,
-            "lists": 3, "lookup_table": 3, "default": 1, "postconf": 1}
+DURATION = {"dbtables": 8, "mail_auth": 5, "dovecot": 5, "faults": 4, "tls": 4, "domains": 3, "relay": 2,
+            "lists": 2, "lookup_table": 2, "default": 2, "postconf": 1}
 SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 # The tasks that reach a host in the idempotence run (a run that changes
 # nothing), per host at most, counted by the vhosting.postfix.round_trips
