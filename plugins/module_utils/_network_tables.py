@@ -50,10 +50,11 @@ from ansible_collections.vhosting.postfix.plugins.module_utils._networks import 
 BACKENDS = ("file", "pgsql", "mysql", "ldap")
 NETWORK_BACKENDS = BACKENDS[1:]
 DEFAULT_PORTS = {"pgsql": 5432, "mysql": 3306, "ldap": 389}
-# The tables the domains role can write (the Dovecot role's sender logins included), in the order they are loaded; rows
+# The tables the domains role can write (the Dovecot role's sender logins and the relay role's transport table
+# included), in the order they are loaded; rows
 # of a table the model no longer has are removed from the database.
 MAPS = ("virtual_alias_map", "virtual_mailbox_map", "transport_map", "virtual_alias_domains_map",
-        "virtual_mailbox_domains_map", "sender_login_map")
+        "virtual_mailbox_domains_map", "sender_login_map", "relay_transport_map")
 # A backup MX's relay_recipient_maps read from its primaries' rows (their scopes in the same database and table):
 # a recipient is valid when a primary has it as a virtual alias or virtual mailbox key. Not loaded (the rows are
 # the primaries'); the backup's file of the same recipients is the parity gate's reference.

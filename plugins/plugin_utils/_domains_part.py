@@ -117,7 +117,11 @@ def build_network(ctx, problems):
     if connection and recipients:
         own[recipients["path"]] = _network_tables.RELAY_RECIPIENT_MAP
         scopes[_network_tables.RELAY_RECIPIENT_MAP] = recipients["scopes"]
-    # The Dovecot role's sender logins (a row set of the host's own scope, loaded like the domains' tables).
+    # The relay role's transport table and the Dovecot role's sender logins (row sets of the host's own scope,
+    # loaded like the domains' tables).
+    transport = relay_fact.get("database_transport")
+    if connection and transport:
+        own[transport["path"]] = "relay_transport_map"
     logins = ((ctx["built"].get("dovecot") or {}).get("fact") or {}).get("database_sender_logins")
     if connection and logins:
         own[logins["path"]] = "sender_login_map"

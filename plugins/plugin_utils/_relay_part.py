@@ -145,9 +145,18 @@ def build(ctx, problems):
     if "relay_domains" in parameters:
         domain_list("relay_domains", parameters["relay_domains"], values["vhosting_relay__table_type"],
                     directory(values["vhosting_relay__recipient_table"]), parameters, tables, maps)
+    database_transport = None
     if "transport_maps" in parameters:
-        tables[values["vhosting_relay__transport_table"]] = "relay_transport_map"
         maps["relay_transport_map"] = model["transport_map"]
+        if _network_tables.check_database(values["vhosting_domains__backend"], values["vhosting_domains__database"],
+                                          [], hostname=ctx.get("hostname")):
+            # With the host's tables in a database the transport table is a row set of its scope: the network part
+            # writes its file (the domains role's table type), loads and checks it, and rewrites this lookup.
+            transport_path = values["vhosting_relay__transport_table"]
+            parameters["transport_maps"] = "%s:%s" % (values["vhosting_domains__table_type"], transport_path)
+            database_transport = {"path": transport_path}
+        else:
+            tables[values["vhosting_relay__transport_table"]] = "relay_transport_map"
     # Canonical domains of the primaries: their recipients are the primary's
     # UNIX accounts and /etc/aliases names, read from the primary at run time;
     # the defer table (named in smtpd_recipient_restrictions by relay_parameters)
@@ -162,6 +171,8 @@ def build(ctx, problems):
     kind = values["vhosting_relay__table_type"]
     every = [values[name] for name in TABLE_VARIABLES] + [
         domain_list_table(directory(values["vhosting_relay__recipient_table"]), "relay_domains")]
+    if database_transport:
+        every.remove(database_transport["path"])  # the network part's table (its indexes are the domains role's)
     return {
         "parameters": parameters,
         "tables": tables,
@@ -175,7 +186,9 @@ def build(ctx, problems):
                  # primaries' rows (its table type is the domains role's; the entries are the map
                  # RELAY_RECIPIENT_MAP) and the scopes; None: all in the file.
                  "database_recipients": {"path": db_path, "scopes": db_scopes} if db_entries else None,
-                 "recipient_db_path": db_path},
+                 "recipient_db_path": db_path,
+                 # The transport table as rows of the host's scope (the map relay_transport_map); None: a file.
+                 "database_transport": database_transport},
     }
 
 

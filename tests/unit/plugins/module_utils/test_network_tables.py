@@ -391,10 +391,16 @@ def test_backup_mx_reads_the_recipients_of_primaries_in_its_database_from_their_
     # The keys of mx1's virtual alias and virtual mailbox rows (the catch-all domain as '@alias.test').
     assert set(model["maps"][nt.RELAY_RECIPIENT_MAP]) == {"ann@box.test", "bob@box.test", "postmaster@box.test",
                                                           "abuse@box.test", "@alias.test"}
+    # The transport to the primaries: rows of the backup's own scope, loaded and checked by the network part.
+    assert relay["parameters"]["transport_maps"] == ["proxy:pgsql:/etc/postfix/vhosting-db/relay_transport_map.cf"]
+    assert "/etc/postfix/transport" not in relay["tables"]
+    assert model["maps"]["relay_transport_map"]["box.test"] == "relay:[mx1.test]"
     # A data file, not a fact that every later task carries.
     assert relay["database_recipients"] == {"path": "/etc/postfix/vhosting_relay_recipients_db", "scopes": ["mx1"]}
     role = model["domains_role"]
     assert role["tables"]["/etc/postfix/vhosting_relay_recipients_db"] == nt.RELAY_RECIPIENT_MAP
+    transport = [t for t in role["network"]["tables"] if t["name"] == "relay_transport_map"][0]
+    assert transport["load"] and "map_name = 'relay_transport_map'" in dict(transport["options"])["query"]
     entry = [t for t in role["network"]["tables"] if t["name"] == nt.RELAY_RECIPIENT_MAP][0]
     assert entry["load"] is False and entry["file"] == "lmdb:/etc/postfix/vhosting_relay_recipients_db"
     assert "scope IN ('mx1')" in dict(entry["options"])["query"]
@@ -408,6 +414,7 @@ def test_backup_mx_reads_the_recipients_of_primaries_in_its_database_from_their_
     # The backup on files: every recipient in its file, no reference table, no .cf file.
     on_files = host_model(role_values(), OWN, primaries=primaries, hostname="backup")
     assert on_files["relay"]["parameters"]["relay_recipient_maps"] == "lmdb:/etc/postfix/relay_recipients"
+    assert on_files["relay"]["parameters"]["transport_maps"] == ["lmdb:/etc/postfix/transport"]
     assert "/etc/postfix/vhosting_relay_recipients_db" not in on_files["domains_role"]["tables"]
     assert "/etc/postfix/vhosting-db/relay_recipient_map.cf" in on_files["stale_files"]["domains"]
 
