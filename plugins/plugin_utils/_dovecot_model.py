@@ -13,8 +13,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables
-from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part, table_type
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import Part, database_connection, table_type
 
 PATH_VARIABLES = (
     ("vhosting_dovecot__users_file", "write", "the Dovecot accounts", "/etc/dovecot/vhosting-users"),
@@ -99,10 +98,8 @@ def build(ctx, problems):
     # With the tables in a database the sender logins are a row set of the host's scope too: main.cf names the
     # table (proxymap serves only the tables main.cf names, not a master.cf override) and the network part of the
     # domains role writes its reference file, loads it and checks it before main.cf names the database.
-    database = _network_tables.check_database(values["vhosting_domains__backend"],
-                                              values["vhosting_domains__database"], [], hostname=ctx.get("hostname"))
     in_database = None
-    if database and tables:
+    if database_connection(ctx) and tables:
         lookup = "%s:%s" % (values["vhosting_domains__table_type"], table)
         parameters["smtpd_sender_login_maps"] = lookup
         for service in services:

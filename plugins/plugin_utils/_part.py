@@ -56,6 +56,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables
 from ansible_collections.vhosting.postfix.plugins.module_utils._lookup_table import INDEX_SUFFIXES
 
 CONTRIBUTION_KEYS = ("parameters", "services", "tables", "table_type", "table_paths", "stale_files", "probe", "packages", "postfix_packages",
@@ -91,6 +92,16 @@ def table_type(values, name, problems):
         problems.append("%s: %r is not an indexed table type (one of %s); Postfix re-reads only indexed tables "
                         "by itself when they change" % (name, value, ", ".join(ROLE_TABLE_TYPES)))
     return value
+
+
+def database_connection(ctx):
+    """The host's network-table connection (vhosting_domains__backend and __database), None with files: checked once
+    per model and shared by the parts that put tables in the database (the network part reports its problems)."""
+    if "database_connection" not in ctx:
+        values = ctx["values"]
+        ctx["database_connection"] = _network_tables.check_database(
+            values["vhosting_domains__backend"], values["vhosting_domains__database"], [], hostname=ctx.get("hostname"))
+    return ctx["database_connection"]
 
 
 def directory(path):

@@ -14,6 +14,7 @@ __metaclass__ = type
 from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._part import (
     Part,
+    database_connection,
     directory,
     domain_list,
     domain_list_table,
@@ -62,7 +63,7 @@ def relay_parameters(model, values, relayhost, sasl, recipient_checks, queue):
     return parameters
 
 
-def database_recipients(values, primaries, model, hostname=None):
+def database_recipients(values, primaries, model, mine):
     """The backup MX's recipients that it reads from its primaries' database rows: ({key: "OK"}, [scopes]).
 
     A primary whose tables are in the same database and table as this host's own
@@ -72,10 +73,9 @@ def database_recipients(values, primaries, model, hostname=None):
     those rows (the network part of the domains role writes the .cf file and
     checks it against these entries), so that a recipient the primary adds or
     removes is known to the backup at once, without a run of the backup.
-    Canonical domains (UNIX accounts, /etc/aliases) stay in the file.
+    Canonical domains (UNIX accounts, /etc/aliases) stay in the file. ``mine``: this host's connection
+    (_part.database_connection).
     """
-    mine = _network_tables.check_database(values["vhosting_domains__backend"], values["vhosting_domains__database"],
-                                          [], hostname=hostname)
     if not mine:
         return {}, []
     target = _network_tables.target(values["vhosting_domains__backend"], mine)[:5]
@@ -128,7 +128,7 @@ def build(ctx, problems):
     # Recipients of primaries in this host's database: read from their rows (the network part's table, named here
     # by its reference file, which the network part rewrites to the database lookup); the file keeps the rest.
     db_path = domain_list_table(directory(values["vhosting_relay__recipient_table"]), "relay_recipients_db")
-    db_entries, db_scopes = database_recipients(values, primaries, model, ctx.get("hostname")) \
+    db_entries, db_scopes = database_recipients(values, primaries, model, database_connection(ctx)) \
         if "relay_recipient_maps" in parameters else ({}, [])
     if db_entries:
         model = dict(model, relay_recipients=dict((k, v) for k, v in model["relay_recipients"].items()
@@ -148,8 +148,7 @@ def build(ctx, problems):
     database_transport = None
     if "transport_maps" in parameters:
         maps["relay_transport_map"] = model["transport_map"]
-        if _network_tables.check_database(values["vhosting_domains__backend"], values["vhosting_domains__database"],
-                                          [], hostname=ctx.get("hostname")):
+        if database_connection(ctx):
             # With the host's tables in a database the transport table is a row set of its scope: the network part
             # writes its file (the domains role's table type), loads and checks it, and rewrites this lookup.
             transport_path = values["vhosting_relay__transport_table"]
