@@ -3,31 +3,33 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin of vhosting.postfix.network_tables.
 
-Loads the model's lookup tables into PostgreSQL, MySQL/MariaDB or LDAP
-through the ecosystem's modules, executed on the managed host:
-community.postgresql.postgresql_query, community.mysql.mysql_query, and
-community.general's ldap_search, and the collection's ldap_rows, which applies
-every LDAP change of a run in one module run. It reads what the
-database holds, compares it with the model's data files on the control node
-(the pure core _network_tables.changes; for SQL only the key ranges whose
-digests differ) and writes only the difference, in the rows of the host's
-scope only: SQL in one transaction per phase, LDAP in one ldap_rows run (new
-entries first, removals last). ``phase`` splits a run: ``upsert`` (added and
-changed rows; rows left to remove make it changed), then ``remove``, which
-the domains role runs as a handler after Postfix's reload, so that every
-host's new rows are in service before any host's old ones go. No difference:
-no write, changed=false. Check mode reads and reports, and writes nothing.
+Loads the model's lookup tables into PostgreSQL, MySQL/MariaDB or LDAP, in
+the rows of the host's scope only, with modules executed on the managed
+host.
 
-The three collections are optional (requirements.yml, not galaxy.yml
-dependencies): before any module runs, the action checks that the backend's
-modules resolve, and fails naming the missing collection and the command
-that installs it.
+* SQL: one run of the collection's sql_rows does the whole exchange (the
+  table's check, the digests of its key ranges, the rows of the ranges that
+  differ, one transaction with the difference, new rows in bulk: the pure
+  core _sql_rows.sync). No other collection is needed, only the host's
+  driver (python3-psycopg2, python3-pymysql, installed by the domains role).
+* LDAP: community.general's ldap_search reads the scope, the controller
+  compares it with the model's data files (_network_tables.changes), and the
+  collection's ldap_rows applies every change of the run in one module run
+  (new entries first, removals last). community.general is optional
+  (requirements.yml, not a galaxy.yml dependency): before any module runs,
+  the action checks that ldap_search resolves, and fails naming the missing
+  collection and the command that installs it.
+
+``phase`` splits a run: ``upsert`` (added and changed rows; rows left to
+remove make it changed), then ``remove``, which the domains role runs as a
+handler after Postfix's reload, so that every host's new rows are in service
+before any host's old ones go. No difference: no write, changed=false. Check
+mode reads and reports, and writes nothing.
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
@@ -37,7 +39,8 @@ from ansible.utils.collection_loader import AnsibleCollectionConfig
 from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables as nt
 from ansible_collections.vhosting.postfix.plugins.test.collection_installed import collection_installed, install_hint
 
-_SQL_MODULES = {"pgsql": "community.postgresql.postgresql_query", "mysql": "community.mysql.mysql_query"}
+# SQL: the whole exchange is one run of the collection's sql_rows (no other collection needed).
+SQL_WRITER = "vhosting.postfix.sql_rows"
 # LDAP is read with community.general's ldap_search and written with the collection's ldap_rows (every change of a
 # run in one module run).
 _LDAP_MODULES = ("community.general.ldap_search",)
@@ -57,7 +60,9 @@ def missing_modules(backend, module_loader, collection_list=None):
     for first: resolving a module of a collection that is not installed makes
     the loader print a warning of its own.
     """
-    names = _LDAP_MODULES if backend == "ldap" else (_SQL_MODULES[backend],)
+    if backend != "ldap":
+        return None  # SQL: the collection's own sql_rows, with the host's driver (python3-psycopg2, python3-pymysql)
+    names = _LDAP_MODULES
     collection = ".".join(names[0].split(".")[:2])
     if not collection_installed(collection):
         why = "the %s backend needs the collection %s (%s), which is not installed on the control node; " \
@@ -124,113 +129,63 @@ class ActionModule(ActionBase):
             result.update(failed=True, changed=False, missing_collection=collection, missing_modules=modules,
                           msg="network_tables: %s" % why)
             return result
-        desired = {}
+        desired, texts = {}, {}
         try:
             for map_name, path in sorted(tables.items()):
                 if map_name not in nt.MAPS:
                     raise AnsibleError("network_tables: unknown table %r (one of %s)" % (map_name, ", ".join(nt.MAPS)))
                 with open(self._loader.path_dwim(path), "r", encoding="utf-8", errors="surrogateescape") as handle:
-                    desired[map_name] = nt.parse_rows(handle.read())
+                    texts[map_name] = handle.read()
+                desired[map_name] = nt.parse_rows(texts[map_name])
         except (IOError, OSError, nt.NetworkTableError) as exc:
             raise AnsibleError("network_tables: cannot read the model's table data: %s" % to_native(exc))
         try:
             if backend == "ldap":
                 delta = self._ldap(connection, password, desired, task_vars, phase, reader_password)
+                report = dict(added=len(delta["add"]), updated=len(delta["change"]), removed=len(delta["remove"]),
+                              created=delta.get("created", []), pending_remove=delta.get("pending_remove", 0),
+                              summary=nt.summary(delta))
+                if self._task.diff and (delta["add"] or delta["change"] or delta["remove"]):
+                    before, after = nt.diff_text(delta)
+                    report["diff"] = {"before": before, "after": after, "before_header": "ldap rows",
+                                      "after_header": "ldap rows"}
             else:
-                delta = self._sql(backend, connection, password, desired, task_vars, phase, reader_password)
+                report = self._sql(backend, connection, password, texts, task_vars, phase, reader_password)
+                report["summary"] = report.get("msg", "")
         except _Failed as exc:
             result.update(failed=True, changed=False,
                           msg="network_tables: the %s database at %s:%s: %s"
                               % (backend, connection.get("host"), connection.get("port"), exc))
             return result
         # The upsert phase reports rows left to remove as a change too: the role's handler removes them.
-        pending = delta.get("pending_remove", 0)
-        changed = bool(delta["add"] or delta["change"] or delta["remove"] or delta.get("created") or pending)
-        before, after = nt.diff_text(delta)
+        pending = report.get("pending_remove", 0)
+        created = report.get("created") or []
+        changed = bool(report["added"] or report["updated"] or report["removed"] or created or pending)
         result.update(
             changed=changed,
-            added=len(delta["add"]), updated=len(delta["change"]), removed=len(delta["remove"]),
-            created=delta.get("created", []), pending_remove=pending,
+            added=report["added"], updated=report["updated"], removed=report["removed"],
+            created=created, pending_remove=pending,
             rows=sum(len(rows) for rows in desired.values()), scope=connection.get("scope"), phase=phase,
             msg="%s, scope %s: %s%s%s" % (
-                backend, connection.get("scope"), nt.summary(delta), "; %d rows to remove next" % pending if pending else "",
+                backend, connection.get("scope"), report["summary"], "; %d rows to remove next" % pending if pending else "",
                 " (check mode: nothing written)" if self._task.check_mode and changed else ""),
         )
-        if self._task.diff and changed:
-            result["diff"] = {"before": before, "after": after, "before_header": "%s rows" % backend,
-                              "after_header": "%s rows" % backend}
+        if self._task.diff and changed and report.get("diff"):
+            result["diff"] = report["diff"]
         return result
 
     # --- SQL -----------------------------------------------------------------
 
-    def _sql(self, backend, connection, password, desired, task_vars, phase, reader_password=""):
-        module = _SQL_MODULES[backend]
-        base = {
-            "login_host": connection["host"],
-            "login_port": connection["port"],
-            "login_user": connection["admin_user"],
-            "login_password": password,
-        }
-        base["login_db"] = connection["name"]
+    def _sql(self, backend, connection, password, texts, task_vars, phase, reader_password=""):
+        """One run of vhosting.postfix.sql_rows on the host: the whole exchange (the table's check, the key ranges'
+        digests, the rows of the ranges that differ, one transaction with the difference; _sql_rows.sync)."""
+        args = dict(backend=backend, host=connection["host"], port=connection["port"], database=connection["name"],
+                    user=connection["admin_user"], password=password, reader_user=connection["user"],
+                    reader_password=reader_password, table=connection["table"], scope=connection["scope"],
+                    tables=texts, phase=phase, tls=bool(connection.get("tls")))
         if connection.get("tls"):
-            # The server's certificate: signed by a CA of ca_file, naming the host (as Postfix checks it).
-            if backend == "pgsql":
-                base.update(ssl_mode="verify-full", ca_cert=connection["ca_file"])
-            else:
-                base.update(ca_cert=connection["ca_file"], check_hostname=True)
-        table = connection["table"]
-        extra = {"single_transaction": True} if backend == "mysql" else {}
-        created = []
-        # MariaDB shows an account only its own privileges: there Postfix's user asks (sql_exists).
-        asking = dict(base, login_user=connection["user"], login_password=reader_password) \
-            if backend == "mysql" else base
-        present = self._query(module, asking, nt.sql_exists(backend), {"table": table, "reader": connection["user"]},
-                              task_vars)
-        if int(present[0]["present"]) and not int(present[0]["scoped"]):
-            raise _Failed("the table %s has no scope column: it has the layout of a release before the scopes (one "
-                          "mail host per table), which other hosts may still read; give vhosting_domains__database "
-                          "a new table (the default is now %s), or drop the old table when no host reads it any "
-                          "more (docs/network-tables.md, Upgrading); nothing was written" % (table, nt.DEFAULT_SQL_TABLE))
-        if int(present[0].get("writable") or 0):
-            raise _Failed("Postfix's database user %s may change the table %s (%s): it needs SELECT only, and its "
-                          "password is in a file every Postfix process can read; revoke the rest; nothing was "
-                          "written" % (connection["user"], table, nt.WRITE_PRIVILEGES[backend]))
-        if not int(present[0]["present"]):
-            if phase == "remove":
-                return nt.phase_of(nt.changes({}, desired), phase)  # no table: nothing to remove
-            created.append(table)
-            if not self._task.check_mode:
-                # Postfix's user reads it through the database's default
-                # privileges (vhosting.postfix.database_server sets them).
-                self._module(module, dict(base, query=nt.sql_schema(backend, table)), task_vars)
-        current, compared = {}, desired
-        if not created:
-            # Only the key ranges whose digests differ are read (a run that changes nothing reads 256 digests, not
-            # every row).
-            scope = connection["scope"]
-            digests = self._query(module, base, nt.sql_digests(backend, table), {"scope": scope}, task_vars)
-            buckets = nt.differing_buckets(nt.digests_from_result(digests), nt.bucket_digests(desired))
-            compared = nt.in_buckets(desired, buckets)
-            if buckets:
-                current = nt.rows_from_result(self._query(
-                    module, base, nt.sql_select_buckets(backend, table),
-                    {"scope": scope, "buckets": json.dumps(buckets)}, task_vars))
-        full = nt.changes(current, compared)
-        delta = nt.phase_of(full, phase)
-        delta["created"] = created
-        delta["pending_remove"] = len(full["remove"]) if phase == "upsert" else 0
-        if (delta["add"] or delta["change"] or delta["remove"]) and not self._task.check_mode:
-            self._module(module, dict(base, query=nt.sql_write(backend, table),
-                                      named_args=nt.sql_write_args(delta, connection["scope"]), **extra), task_vars)
-        return delta
-
-    def _query(self, module, base, query, named_args, task_vars):
-        """The rows of one read-only query (mysql_query nests them in a list per query)."""
-        records = self._module(module, dict(base, query=query, named_args=named_args), task_vars,
-                               read_only=True)["query_result"]
-        if module == _SQL_MODULES["mysql"]:
-            records = records[0] if records else []
-        return records
+            args["ca_file"] = connection["ca_file"]
+        return self._module(SQL_WRITER, args, task_vars)
 
     # --- LDAP ----------------------------------------------------------------
 

@@ -12,13 +12,15 @@ module: network_tables
 short_description: Load the host model's lookup tables into PostgreSQL, MySQL/MariaDB or LDAP
 version_added: 0.3.0
 description:
-  - An action plugin. It reads what the database holds with the ecosystem's modules, run on the managed host
-    (C(community.postgresql.postgresql_query), C(community.mysql.mysql_query), C(community.general.ldap_search)),
-    compares it with the model's table data files on the control node, and writes only the difference.
+  - An action plugin. It compares what the database holds with the model's table data files and writes only the
+    difference, with modules run on the managed host - SQL with one run of M(vhosting.postfix.sql_rows) (the key
+    ranges' digests, the rows of the ranges that differ, one transaction, new rows in bulk; no other collection
+    needed), LDAP with C(community.general.ldap_search) and M(vhosting.postfix.ldap_rows).
   - Only the rows of the connection's C(scope) (the writer - the mail host, or hosts that serve the same domains)
     are read, written and removed; other scopes in the same table or base DN are never touched.
   - SQL - one table (C(vhosting_postfix_rows) by default) with the columns C(scope), C(map_name), C(lookup_key),
-    C(lookup_value), created when missing; the changes of a phase in one transaction. A table without the
+    C(lookup_value), created when missing; the changes of a phase in one transaction (new rows with PostgreSQL
+    C(COPY) or MariaDB multi-row C(INSERT)). A table without the
     C(scope) column (the layout before scopes) is refused and left alone. LDAP - C(ou=<scope>) under the base DN,
     one C(ou=<table>) per table below it, one C(organizationalRole) entry C(cn=<key>) per row with the value in
     C(description) (core schema only), read with C(community.general.ldap_search) and written with

@@ -9,6 +9,7 @@ import pytest
 from ansible.plugins import loader as plugin_loader
 from ansible_collections.vhosting.postfix.plugins.action.network_tables import ActionModule
 from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables as nt
+from ansible_collections.vhosting.postfix.plugins.module_utils import _sql_rows
 
 CONNECTION = {"host": "db", "port": 5432, "name": "vhosting_postfix", "user": "reader", "admin_user": "loader",
               "table": "vhosting_postfix_rows", "scope": "mx1", "load": True}
@@ -28,6 +29,7 @@ class Database(object):
         self.writable, self.refused = writable, []
         self.scopes = {"mx1": self.rows, "mx2": dict(OTHER)}
         self.digest_reads = self.rows_read = 0
+        self.sql_writes, self.queries = [], []
 
     def _by_map(self, scope):
         out = {}
@@ -59,34 +61,66 @@ class Database(object):
                         % (module_args["probe_bind_dn"], probed)}
             return {"changed": bool(module_args["add"] or module_args["replace"] or module_args["delete"])
                     and not action._task.check_mode, "probed": probed}
-        mysql = module_name == "community.mysql.mysql_query"
-        if isinstance(query, str) and "present" in query:
-            assert module_args["named_args"] == {"table": "vhosting_postfix_rows", "reader": "reader"}
-            result = [{"present": int(self.present), "scoped": int(self.scoped), "writable": int(self.writable)}]
-        elif isinstance(query, str) and query.upper().startswith("SELECT SUBSTR(MD5"):
-            # The digest of each key range of the scope, as the database computes it (hex from PostgreSQL's
-            # to_hex, decimal from MariaDB).
-            assert "WHERE scope = %(scope)s" in query
-            rows = self._by_map(module_args["named_args"]["scope"])
-            result = [{"bucket": b, "digest": str(d) if mysql else "%x" % d}
-                      for b, d in sorted(nt.bucket_digests(rows).items())]
-            self.digest_reads += 1
-        elif isinstance(query, str) and query.startswith("SELECT map_name"):
-            assert "WHERE scope = %(scope)s" in query
-            buckets = set(json.loads(module_args["named_args"]["buckets"]))
-            rows = self.scopes.get(module_args["named_args"]["scope"], {})
-            result = [{"map_name": m, "lookup_key": k, "lookup_value": v} for (m, k), v in sorted(rows.items())
-                      if nt.bucket(k) in buckets]
-            self.rows_read += len(result)
-        else:
-            return {"changed": True, "query_result": []}
-        return {"query_result": [result] if mysql else result}
+        assert module_name == "vhosting.postfix.sql_rows", module_name
+        session = Session(self, module_args["backend"])
+        try:
+            report = _sql_rows.sync(session, module_args["backend"], module_args["table"], module_args["scope"],
+                                    _sql_rows.parse_tables(module_args["tables"]), reader=session,
+                                    reader_user=module_args["reader_user"], phase=module_args["phase"],
+                                    check_mode=action._task.check_mode, diff=action._task.diff)
+        except _sql_rows.SqlRowsError as exc:
+            return {"failed": True, "msg": str(exc)}
+        self.sql_writes.extend(session.written)
+        result = dict(changed=report.pop("changed"), msg=report.pop("summary"))
+        if "before" in report:
+            result["diff"] = {"before": report.pop("before"), "after": report.pop("after")}
+        result.update(report)
+        return result
 
     def writes(self):
-        return [c for i, c in enumerate(self.calls)
-                if isinstance(c[1].get("query"), list) or "CREATE" in str(c[1].get("query"))
-                or (c[0] == "vhosting.postfix.ldap_rows" and not c[2] and i not in self.refused
-                    and (c[1]["add"] or c[1]["replace"] or c[1]["delete"]))]
+        """SQL: the statements and bulk inserts the core sent; LDAP: the ldap_rows runs that wrote."""
+        return list(self.sql_writes) + [
+            c for i, c in enumerate(self.calls)
+            if (c[0] == "vhosting.postfix.ldap_rows" and not c[2] and i not in self.refused
+                and (c[1]["add"] or c[1]["replace"] or c[1]["delete"]))]
+
+
+class Session(object):
+    """_sql_rows' session over the fake Database: answers its reads as the database would (a SELECT filters on its
+    parameter scope) and records its writes."""
+
+    def __init__(self, database, backend):
+        self.database, self.backend, self.written = database, backend, []
+
+    def rows(self, query, params):
+        database, mysql = self.database, self.backend == "mysql"
+        database.queries.append((query, params))
+        if "present" in query:
+            assert params == {"table": "vhosting_postfix_rows", "reader": "reader"}
+            return [{"present": int(database.present), "scoped": int(database.scoped),
+                     "writable": int(database.writable)}]
+        if query.upper().startswith("SELECT SUBSTR(MD5"):
+            # The digest of each key range of the scope, as the database computes it (hex from PostgreSQL's to_hex,
+            # decimal from MariaDB).
+            assert "WHERE scope = %(scope)s" in query
+            database.digest_reads += 1
+            return [{"bucket": b, "digest": str(d) if mysql else "%x" % d}
+                    for b, d in sorted(nt.bucket_digests(database._by_map(params["scope"])).items())]
+        assert query.startswith("SELECT map_name") and "WHERE scope = %(scope)s" in query, query
+        buckets = set(json.loads(params["buckets"]))
+        result = [{"map_name": m, "lookup_key": k, "lookup_value": v}
+                  for (m, k), v in sorted(database.scopes.get(params["scope"], {}).items()) if nt.bucket(k) in buckets]
+        database.rows_read += len(result)
+        return result
+
+    def run(self, statements, params):
+        self.written.append(("run", statements, params))
+
+    def insert(self, table, rows):
+        self.written.append(("insert", table, rows))
+
+    def commit(self):
+        self.written.append(("commit",))
 
 
 def run(tmp_path, database, backend="pgsql", check_mode=False, diff=False, rows=None, connection=None, phase=None):
@@ -113,8 +147,9 @@ def test_no_difference_reads_and_writes_nothing(tmp_path, backend):
     database = Database({("virtual_alias_map", "info@a.test"): "ann@a.test"})
     result = run(tmp_path, database, backend)
     assert not result["changed"] and (result["added"], result["updated"], result["removed"]) == (0, 0, 0)
-    # The table's existence and the digests of its key ranges: no row is read.
-    assert database.writes() == [] and len(database.calls) == 2 and database.rows_read == 0
+    # One module run: the table's existence and the digests of its key ranges; no row is read.
+    assert database.writes() == [] and len(database.calls) == 1 and database.rows_read == 0
+    assert database.digest_reads == 1 and len(database.queries) == 2
 
 
 @pytest.mark.parametrize("backend", ["pgsql", "mysql"])
@@ -142,14 +177,18 @@ def test_a_difference_is_written_in_one_call(tmp_path, backend):
     database = Database({("virtual_alias_map", "info@a.test"): "bob@a.test", ("transport_map", "a.test"): "lmtp:x"})
     result = run(tmp_path, database, backend, rows={"info@a.test": "ann@a.test", "new@a.test": "ann@a.test"})
     assert result["changed"] and (result["added"], result["updated"], result["removed"]) == (1, 1, 1)
-    (write,) = database.writes()
-    assert len(write[1]["query"]) == 2 and "ann@a.test" in write[1]["named_args"]["upsert"]
-    assert "transport_map" in write[1]["named_args"]["remove"] and write[1]["named_args"]["scope"] == "mx1"
-    assert "scope = %(scope)s" in write[1]["query"][0] and "SELECT %(scope)s" in write[1]["query"][1]
+    # One module run; in it one transaction: the removal and the change as two statements, the new row in bulk.
+    assert len(database.calls) == 1
+    (_run, statements, args), insert, commit = database.writes()
+    assert len(statements) == 2 and "ann@a.test" in args["upsert"] and "new@a.test" not in args["upsert"]
+    assert "transport_map" in args["remove"] and args["scope"] == "mx1"
+    assert "scope = %(scope)s" in statements[0] and "SELECT %(scope)s" in statements[1]
+    assert insert == ("insert", "vhosting_postfix_rows", [("mx1", "virtual_alias_map", "new@a.test", "ann@a.test")])
+    assert commit == ("commit",)
     # The other host's rows were neither read as this host's nor written.
-    assert "b.test" not in str(write[1]["named_args"])
-    assert write[1].get("single_transaction") is (True if backend == "mysql" else None)
-    assert write[1]["login_password"] == "pw" and "pw" not in str(result)
+    assert "b.test" not in str(database.writes())
+    module_args = database.calls[0][1]
+    assert (module_args["user"], module_args["password"]) == ("loader", "pw") and "pw" not in str(result)
 
 
 def test_check_mode_reads_without_check_mode_and_writes_nothing(tmp_path):
@@ -157,8 +196,9 @@ def test_check_mode_reads_without_check_mode_and_writes_nothing(tmp_path):
     result = run(tmp_path, database, "mysql", check_mode=True, diff=True)
     assert result["changed"] and result["added"] == 1 and "check mode: nothing written" in result["msg"]
     assert database.writes() == []
-    # mysql_query has no check mode: the reads run as reads.
-    assert [c[2] for c in database.calls] == [False, False, False]  # the table, the digests, one key range
+    # One module run in check mode: it reads the table, the digests, one key range, and writes nothing.
+    assert [(c[0], c[2]) for c in database.calls] == [("vhosting.postfix.sql_rows", True)]
+    assert len(database.queries) == 3
     assert result["diff"]["after"] == "virtual_alias_map info@a.test ann@a.test\n"
 
 
@@ -166,7 +206,9 @@ def test_a_missing_table_is_created(tmp_path):
     database = Database({}, present=False)
     result = run(tmp_path, database)
     assert result["created"] == ["vhosting_postfix_rows"] and result["added"] == 1
-    create = database.writes()[0][1]["query"][-1]
+    (_run, statements, params), commit = database.writes()[:2]
+    create = statements[-1]
+    assert params is None and commit == ("commit",) and database.writes()[2][0] == "insert"
     assert create.startswith("CREATE TABLE IF NOT EXISTS vhosting_postfix_rows ")
     assert "PRIMARY KEY (scope, map_name, lookup_key)" in create
 
@@ -202,15 +244,16 @@ def test_an_ldap_reader_that_may_write_is_refused_before_any_change(tmp_path, ch
     assert probe["probe_dns"][:2] == ["ou=mx1," + LDAP["name"], LDAP["name"]]
 
 
-def test_mariadb_asks_as_postfix_s_user_which_sees_only_its_own_privileges(tmp_path):
+@pytest.mark.parametrize("backend", ["pgsql", "mysql"])
+def test_the_sql_writer_gets_both_accounts(tmp_path, backend):
     database = Database({})
-    run(tmp_path, database, "mysql")
-    asked = database.calls[0][1]
-    assert (asked["login_user"], asked["login_password"]) == ("reader", "rpw") and "CURRENT_USER()" in asked["query"]
-    assert all((c[1]["login_user"], c[1]["login_password"]) == ("loader", "pw") for c in database.calls[1:])
-    postgres = Database({})
-    run(tmp_path, postgres, "pgsql")
-    assert postgres.calls[0][1]["login_user"] == "loader" and "has_table_privilege" in postgres.calls[0][1]["query"]
+    run(tmp_path, database, backend)
+    (name, args, _check), = database.calls
+    assert name == "vhosting.postfix.sql_rows"
+    assert (args["user"], args["password"], args["reader_user"], args["reader_password"]) == ("loader", "pw", "reader", "rpw")
+    assert (args["host"], args["port"], args["database"], args["table"], args["scope"]) == (
+        "db", 5432, "vhosting_postfix", "vhosting_postfix_rows", "mx1")
+    assert args["tables"] == {"virtual_alias_map": "info@a.test\tann@a.test\n"}
 
 
 @pytest.mark.parametrize("backend", ["pgsql", "mysql", "ldap"])
@@ -229,7 +272,7 @@ def test_phases_upsert_then_remove(tmp_path, backend):
     remove_db = Database(rows)
     remove = run(tmp_path, remove_db, backend, rows=want, connection=connection, phase="remove")
     assert (remove["added"], remove["updated"], remove["removed"]) == (0, 0, 1) and remove["changed"]
-    assert "new@a.test" not in str([c[1] for c in remove_db.writes()])
+    assert "new@a.test" not in str(remove_db.writes())
 
 
 def test_remove_phase_without_the_table_or_scope_changes_nothing(tmp_path):
@@ -279,14 +322,12 @@ def test_ldap_missing_base_is_created_first(tmp_path):
         ("ou=virtual_alias_map,ou=mx1," + LDAP["name"], {"ou": "virtual_alias_map", "objectClass": "organizationalUnit"})]
 
 
-@pytest.mark.parametrize("backend, expected", [
-    ("pgsql", {"ssl_mode": "verify-full", "ca_cert": "/etc/ssl/db-ca.pem"}),
-    ("mysql", {"ca_cert": "/etc/ssl/db-ca.pem", "check_hostname": True}),
-])
-def test_tls_sql_loader_checks_the_server_certificate_on_every_call(tmp_path, backend, expected):
+@pytest.mark.parametrize("backend", ["pgsql", "mysql"])
+def test_tls_sql_loader_checks_the_server_certificate(tmp_path, backend):
     database = Database({}, present=False)
     run(tmp_path, database, backend, connection=dict(CONNECTION, tls=True, ca_file="/etc/ssl/db-ca.pem"))
-    assert database.calls and all(dict((k, c[1].get(k)) for k in expected) == expected for c in database.calls)
+    (_name, args, _check), = database.calls
+    assert (args["tls"], args["ca_file"]) == (True, "/etc/ssl/db-ca.pem")
 
 
 def test_tls_ldap_loader_uses_starttls_for_the_search_and_the_writer(tmp_path):
@@ -300,4 +341,4 @@ def test_tls_ldap_loader_uses_starttls_for_the_search_and_the_writer(tmp_path):
 def test_without_tls_no_tls_option_is_passed(tmp_path):
     database = Database({}, present=False)
     run(tmp_path, database, "pgsql")
-    assert all("ssl_mode" not in c[1] and "ca_cert" not in c[1] for c in database.calls)
+    assert all(c[1]["tls"] is False and "ca_file" not in c[1] for c in database.calls)
