@@ -51,6 +51,7 @@ LOAD_PLAY = """---
         backend: "{{ backend }}"
         connection: "{{ connection }}"
         login_password: "{{ password }}"
+        reader_password: "{{ reader_password }}"
         tables: {virtual_mailbox_map: "{{ data }}"}
       register: loaded
     - name: Show the counts
@@ -112,7 +113,7 @@ def load(args, inventory, env, backend, data):
     connection = dict(CONNECTIONS[backend], host=args.db_address, table="vhosting_postfix_rows", scope="bench-mx",
                       load=True)
     extra = ["-e", json.dumps({"backend": backend, "connection": connection, "password": PASSWORD_ADMIN,
-                               "data": data})]
+                               "reader_password": PASSWORD_READER, "data": data})]
     seconds, output, _recap = _hosts.run_playbook(inventory, env, extra, playbook=args.load_play)
     counts = [line for line in output.splitlines() if "LOADED" in line]
     return seconds, counts[-1].split("LOADED", 1)[1].strip().strip('"') if counts else "?"

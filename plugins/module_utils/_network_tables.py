@@ -530,13 +530,37 @@ def row_hash(map_name, key, value):
 
 
 def bucket_digests(rows):
-    """{bucket: XOR of the row hashes} of {map: {key: value}}."""
+    """{bucket: XOR of the row hashes} of {map: {key: value}}: the definition (the writer uses :func:`bucket_index`,
+    which gives the same digests)."""
     digests = {}
     for map_name, mapping in rows.items():
         for key, value in mapping.items():
             b = bucket(key)
             digests[b] = digests.get(b, 0) ^ row_hash(map_name, key, value)
     return digests
+
+
+def bucket_index(rows):
+    """(:func:`bucket_digests`, {bucket: {map: {key: value}}}) of {map: {key: value}}, in one pass over the rows
+    (two MD5s per row: the SQL writer does this for 100,000 rows on every run)."""
+    digests, index = {}, {}
+    md5 = hashlib.md5
+    for map_name, mapping in rows.items():
+        for key, value in mapping.items():
+            b = md5(key.encode("utf-8", "surrogateescape")).hexdigest()[:2]
+            text = "%s\t%s\t%s" % (map_name, key, value)
+            digests[b] = digests.get(b, 0) ^ int(md5(text.encode("utf-8", "surrogateescape")).hexdigest()[:16], 16)
+            index.setdefault(b, {}).setdefault(map_name, {})[key] = value
+    return digests, index
+
+
+def rows_in(index, buckets):
+    """The rows {map: {key: value}} of ``buckets`` in a :func:`bucket_index` index."""
+    out = {}
+    for b in buckets:
+        for map_name, mapping in index.get(b, {}).items():
+            out.setdefault(map_name, {}).update(mapping)
+    return out
 
 
 def digests_from_result(records):
@@ -556,13 +580,6 @@ def differing_buckets(current, wanted):
     """The buckets whose digests differ (or that only one side has), sorted."""
     return sorted(b for b in set(current) | set(wanted) if current.get(b, 0) != wanted.get(b, 0) or
                   (b in current) != (b in wanted))
-
-
-def in_buckets(rows, buckets):
-    """The rows {map: {key: value}} whose key falls in one of ``buckets``."""
-    wanted = set(buckets)
-    return dict((map_name, dict((k, v) for k, v in mapping.items() if bucket(k) in wanted))
-                for map_name, mapping in rows.items())
 
 
 def sql_digests(backend, table):

@@ -110,8 +110,9 @@ def sync(session, backend, table, scope, desired, reader=None, reader_user="", p
         # Only the key ranges whose digests differ are read: a run that changes nothing reads 256 digests.
         digests = session.rows(nt.sql_digests(backend, table), {"scope": scope})
         report["digest_reads"] = 1
-        buckets = nt.differing_buckets(nt.digests_from_result(digests), nt.bucket_digests(desired))
-        compared = nt.in_buckets(desired, buckets)
+        wanted, index = nt.bucket_index(desired)
+        buckets = nt.differing_buckets(nt.digests_from_result(digests), wanted)
+        compared = nt.rows_in(index, buckets)
         if buckets:
             records = session.rows(nt.sql_select_buckets(backend, table), {"scope": scope, "buckets": json.dumps(buckets)})
             report["rows_read"] = len(records)

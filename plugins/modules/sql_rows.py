@@ -262,10 +262,16 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    # Ansible echoes a module's arguments in its result: not the rows (100,000 of them are 5 MB, sent back and parsed
+    # by the controller for nothing). The passwords are masked in it as in every result (no_log).
+    sizes = dict((name, "(%d lines)" % (text or "").count("\n")) for name, text in (params["tables"] or {}).items())
+    invocation = {"module_args": dict(params, tables=sizes)}
     if params["backend"] == "pgsql" and psycopg2 is None:
-        module.fail_json(msg=missing_required_lib("psycopg2 (Debian: python3-psycopg2)"), exception=PSYCOPG2_ERROR)
+        module.fail_json(msg=missing_required_lib("psycopg2 (Debian: python3-psycopg2)"), exception=PSYCOPG2_ERROR,
+                         invocation=invocation)
     if params["backend"] == "mysql" and pymysql is None:
-        module.fail_json(msg=missing_required_lib("PyMySQL (Debian: python3-pymysql)"), exception=PYMYSQL_ERROR)
+        module.fail_json(msg=missing_required_lib("PyMySQL (Debian: python3-pymysql)"), exception=PYMYSQL_ERROR,
+                         invocation=invocation)
     sessions = []
     try:
         desired = core.parse_tables(params["tables"])
@@ -279,15 +285,15 @@ def main():
                            reader_user=params["reader_user"], phase=params["phase"], check_mode=module.check_mode,
                            diff=module._diff)
     except core.SqlRowsError as exc:
-        module.fail_json(msg=to_native(exc))
+        module.fail_json(msg=to_native(exc), invocation=invocation)
     except Exception as exc:  # pylint: disable=broad-except
         if not isinstance(exc, driver_errors()):
             raise  # a bug: Ansible shows the traceback
-        module.fail_json(msg=to_native(exc).strip())
+        module.fail_json(msg=to_native(exc).strip(), invocation=invocation)
     finally:
         for session in sessions:
             session.close()
-    result = dict(changed=report.pop("changed"), msg=report.pop("summary"))
+    result = dict(changed=report.pop("changed"), msg=report.pop("summary"), invocation=invocation)
     before, after = report.pop("before", None), report.pop("after", None)
     if before is not None or after is not None:
         result["diff"] = {"before": before, "after": after, "before_header": "%s rows" % params["backend"],

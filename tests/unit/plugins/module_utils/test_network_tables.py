@@ -272,7 +272,12 @@ def test_key_range_digests_find_the_changed_range_only():
     moved = {"virtual_alias_map": {"u007@a.test": "a.test/u007/"},
              "virtual_mailbox_map": dict((k, v) for k, v in rows["virtual_mailbox_map"].items() if k != "u007@a.test")}
     assert nt.differing_buckets(digests, nt.bucket_digests(moved)) == [nt.bucket("u007@a.test")]
-    assert nt.in_buckets(changed, [nt.bucket("u007@a.test")])["virtual_mailbox_map"]["u007@a.test"] == "x/"
+    # The writer's one-pass index: the same digests, and each row under its key's range.
+    digests_again, index = nt.bucket_index(moved)
+    assert digests_again == nt.bucket_digests(moved)
+    assert all(nt.bucket(k) == b for b, maps in index.items() for rows_of in maps.values() for k in rows_of)
+    assert nt.rows_in(index, [nt.bucket("u007@a.test")])["virtual_alias_map"] == {"u007@a.test": "a.test/u007/"}
+    assert sum(len(r) for r in nt.rows_in(index, sorted(index)).values()) == 500 and nt.rows_in(index, []) == {}
     # PostgreSQL's to_hex of a negative bigint (two's complement) and MariaDB's unsigned decimal read alike.
     assert nt.digests_from_result([{"bucket": "0a", "digest": "ffffffffffffffff"}, {"bucket": "0b", "digest": "ff"},
                                    {"bucket": "0c", "digest": "18446744073709551615"}]) == {

@@ -121,6 +121,9 @@ def test_a_first_run_creates_the_table_and_copies_the_rows(monkeypatch, capsys):
     assert verbs == ["execute", "execute", "execute", "commit", "copy", "commit", "close"], verbs
     assert connection.log[4][2] == "mx1\tvirtual_alias_map\tinfo@a.test\tann@a.test\n"
     assert "Loader-Secret-9" not in json.dumps(result)
+    # The arguments echoed in the result name the tables' sizes, not their rows (100,000 rows are 5 MB).
+    assert result["invocation"]["module_args"]["tables"] == {"virtual_alias_map": "(1 lines)"}
+    assert result["invocation"]["module_args"]["scope"] == "mx1" and "info@a.test" not in json.dumps(result["invocation"])
 
 
 def test_check_mode_connects_reads_and_writes_nothing(monkeypatch, capsys):
@@ -133,7 +136,7 @@ def test_check_mode_connects_reads_and_writes_nothing(monkeypatch, capsys):
 def test_a_database_error_fails_the_module_with_the_driver_s_message(monkeypatch, capsys):
     result = run(monkeypatch, capsys, Driver(fail="could not connect to server: Connection refused\n"))
     assert result["failed"] and result["msg"] == "could not connect to server: Connection refused"
-    assert "Loader-Secret-9" not in json.dumps(result)
+    assert "Loader-Secret-9" not in json.dumps(result) and "info@a.test" not in json.dumps(result)
 
 
 def test_a_refusal_fails_the_module_before_any_write(monkeypatch, capsys):
