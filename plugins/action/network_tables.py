@@ -91,7 +91,7 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(("backend", "connection", "login_password", "reader_password", "tables", "phase"))
 
     def _module(self, name, args, task_vars, read_only=False):
-        """Run a database module on the host; ``read_only`` runs it in check mode too (mysql_query has no check mode)."""
+        """Run a module on the host; ``read_only`` runs it without check mode (reads that check mode must still do)."""
         check_mode = self._task.check_mode
         if read_only:
             self._task.check_mode = False
