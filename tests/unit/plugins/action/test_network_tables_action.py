@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 """The network_tables action with the database modules replaced by a recorder: reads always, writes only a difference."""
-import json
 from unittest import mock
 
 import pytest
 
 # What Ansible passes as shared_loader_obj (ansible-core 2.19 uses it whatever is passed).
 from ansible.plugins import loader as plugin_loader
+from sql_fake import FakeSqlSession
+
 from ansible_collections.vhosting.postfix.plugins.action.network_tables import ActionModule
 from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables as nt
 from ansible_collections.vhosting.postfix.plugins.module_utils import _sql_rows
@@ -62,7 +63,7 @@ class Database(object):
             return {"changed": bool(module_args["add"] or module_args["replace"] or module_args["delete"])
                     and not action._task.check_mode, "probed": probed}
         assert module_name == "vhosting.postfix.sql_rows", module_name
-        session = Session(self, module_args["backend"])
+        session = sql_session(self, module_args["backend"])
         try:
             report = _sql_rows.sync(session, module_args["backend"], module_args["table"], module_args["scope"],
                                     _sql_rows.parse_tables(module_args["tables"]), reader=session,
@@ -70,7 +71,14 @@ class Database(object):
                                     check_mode=action._task.check_mode, diff=action._task.diff)
         except _sql_rows.SqlRowsError as exc:
             return {"failed": True, "msg": str(exc)}
-        self.sql_writes.extend(session.written)
+        finally:
+            for entry in session.reads():
+                assert entry[1] != nt.sql_exists(module_args["backend"]) or entry[2] == {
+                    "table": "vhosting_postfix_rows", "reader": "reader"}
+            self.queries.extend(session.reads())
+            self.digest_reads += session.digest_reads
+            self.rows_read += session.rows_read
+            self.sql_writes.extend(session.writes())
         result = dict(changed=report.pop("changed"), msg=report.pop("summary"))
         if "before" in report:
             result["diff"] = {"before": report.pop("before"), "after": report.pop("after")}
@@ -85,42 +93,11 @@ class Database(object):
                 and (c[1]["add"] or c[1]["replace"] or c[1]["delete"]))]
 
 
-class Session(object):
-    """_sql_rows' session over the fake Database: answers its reads as the database would (a SELECT filters on its
-    parameter scope) and records its writes."""
-
-    def __init__(self, database, backend):
-        self.database, self.backend, self.written = database, backend, []
-
-    def rows(self, query, params):
-        database, mysql = self.database, self.backend == "mysql"
-        database.queries.append((query, params))
-        if "present" in query:
-            assert params == {"table": "vhosting_postfix_rows", "reader": "reader"}
-            return [{"present": int(database.present), "scoped": int(database.scoped),
-                     "writable": int(database.writable)}]
-        if query.upper().startswith("SELECT SUBSTR(MD5"):
-            # The digest of each key range of the scope, as the database computes it (hex from PostgreSQL's to_hex,
-            # decimal from MariaDB).
-            assert "WHERE scope = %(scope)s" in query
-            database.digest_reads += 1
-            return [{"bucket": b, "digest": str(d) if mysql else "%x" % d}
-                    for b, d in sorted(nt.bucket_digests(database._by_map(params["scope"])).items())]
-        assert query.startswith("SELECT map_name") and "WHERE scope = %(scope)s" in query, query
-        buckets = set(json.loads(params["buckets"]))
-        result = [{"map_name": m, "lookup_key": k, "lookup_value": v}
-                  for (m, k), v in sorted(database.scopes.get(params["scope"], {}).items()) if nt.bucket(k) in buckets]
-        database.rows_read += len(result)
-        return result
-
-    def run(self, statements, params):
-        self.written.append(("run", statements, params))
-
-    def insert(self, table, rows):
-        self.written.append(("insert", table, rows))
-
-    def commit(self):
-        self.written.append(("commit",))
+def sql_session(database, backend):
+    """The shared fake database (sql_fake) holding the Database's rows of every scope, with its flags."""
+    rows = dict(((scope, m, k), v) for scope, by_key in database.scopes.items() for (m, k), v in by_key.items())
+    return FakeSqlSession(rows, present=database.present, scoped=database.scoped, writable=database.writable,
+                          mysql=backend == "mysql")
 
 
 def run(tmp_path, database, backend="pgsql", check_mode=False, diff=False, rows=None, connection=None, phase=None):

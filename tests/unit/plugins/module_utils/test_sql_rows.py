@@ -3,62 +3,13 @@
 import json
 
 import pytest
+from sql_fake import FakeSqlSession
 
 from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables as nt
 from ansible_collections.vhosting.postfix.plugins.module_utils import _sql_rows as core
 
 
-class Session(object):
-    """A database of rows {(scope, map, key): value}, answering the core's reads as the server does."""
-
-    def __init__(self, rows=None, present=True, scoped=True, writable=False, mysql=False):
-        self.data = dict(rows or {})
-        self.present, self.scoped, self.writable, self.mysql = present, scoped, writable, mysql
-        self.log, self.pending = [], []
-
-    def rows(self, query, params):
-        self.log.append(("read", query, params))
-        if "present" in query:
-            return [{"present": int(self.present), "scoped": int(self.scoped), "writable": int(self.writable)}]
-        mine = {}
-        for (scope, m, k), v in self.data.items():
-            if scope == params["scope"]:
-                mine.setdefault(m, {})[k] = v
-        if query.upper().startswith("SELECT SUBSTR(MD5"):
-            return [{"bucket": b, "digest": str(d) if self.mysql else "%x" % d}
-                    for b, d in nt.bucket_digests(mine).items()]
-        wanted = set(json.loads(params["buckets"]))
-        return [{"map_name": m, "lookup_key": k, "lookup_value": v}
-                for m, keys in mine.items() for k, v in keys.items() if nt.bucket(k) in wanted]
-
-    def run(self, statements, params):
-        self.log.append(("run", statements, params))
-        self.pending.append(("run", statements, params))
-
-    def insert(self, table, rows):
-        self.log.append(("insert", table, rows))
-        self.pending.append(("insert", table, rows))
-
-    def commit(self):
-        """Applies what the statements say (the fake reads their JSON parameters as the server would)."""
-        self.log.append(("commit",))
-        for entry in self.pending:
-            if entry[0] == "insert":
-                for scope, m, k, v in entry[2]:
-                    assert (scope, m, k) not in self.data, "a new row that is there already"
-                    self.data[(scope, m, k)] = v
-            elif entry[2]:
-                scope = entry[2]["scope"]
-                for item in json.loads(entry[2]["remove"]):
-                    del self.data[(scope, item["m"], item["k"])]
-                for item in json.loads(entry[2]["upsert"]):
-                    self.data[(scope, item["m"], item["k"])] = item["v"]
-            else:
-                self.present = True  # the schema
-        self.pending = []
-
-    def writes(self):
-        return [e for e in self.log if e[0] != "read"]
+Session = FakeSqlSession
 
 
 OTHER = {("mx2", "virtual_alias_map", "info@b.test"): "bob@b.test"}
