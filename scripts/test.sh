@@ -9,7 +9,7 @@
 # pytest-xdist. Ends with pytest's summary line.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-args=(-n "${VHOSTING_JOBS:-2}" --dist worksteal --durations=25)
+args=(-n "${VHOSTING_JOBS:-2}" --dist load --maxschedchunk 1 --durations=25)
 for a in "$@"; do
   case "$a" in
     --fast) args+=(-m "not full") ;;

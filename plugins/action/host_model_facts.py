@@ -40,8 +40,10 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils._host_checks impo
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._parts import ROLE_PREFIXES
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._relay import RelayError, expand_backup_for
 from ansible_collections.vhosting.postfix.plugins.plugin_utils import _fingerprint_key, _table_files
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._vault_text import plain
 
 display = Display()
+
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Variables read from a primary's own inventory (not the backup's).
 _PRIMARY_ONLY = ("vhosting_relay__address",)
@@ -76,7 +78,7 @@ class ActionModule(ActionBase):
         def resolve(name, fallback=None):
             if name not in layered:
                 return fallback
-            return templar.template(layered[name])
+            return plain(templar.template(layered[name]))
         return resolve
 
     def _values(self, resolve, roles, problems, where=""):

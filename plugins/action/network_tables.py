@@ -37,6 +37,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 from ansible_collections.vhosting.postfix.plugins.module_utils import _network_tables as nt
+from ansible_collections.vhosting.postfix.plugins.plugin_utils._vault_text import plain
 from ansible_collections.vhosting.postfix.plugins.test.collection_installed import collection_installed, install_hint
 
 # SQL: the whole exchange is one run of the collection's sql_rows (no other collection needed).
@@ -112,7 +113,7 @@ class ActionModule(ActionBase):
         password, reader_password = args.get("login_password"), args.get("reader_password")
         if password is None or reader_password is None:
             # The role's variable, read here so that the passwords are in no task argument.
-            database = self._templar.template(task_vars.get("vhosting_domains__database") or {})
+            database = plain(self._templar.template(task_vars.get("vhosting_domains__database") or {}))
             if password is None:
                 password = database.get("admin_password") or database.get("password") or ""
             if reader_password is None:

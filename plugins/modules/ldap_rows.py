@@ -244,6 +244,10 @@ def main():
         module.fail_json(msg=missing_required_lib("python-ldap (Debian: python3-ldap)"), exception=LDAP_IMPORT_ERROR)
     params = module.params
     counts = dict(added=len(params["add"]), replaced=len(params["replace"]), deleted=len(params["delete"]))
+    # Ansible echoes a module's arguments in its result: not the entries (a first load of 100,000 is megabytes sent
+    # back and parsed by the controller for nothing), their numbers instead. The passwords are masked as always.
+    invocation = {"module_args": dict(params, **dict((key, "(%d entries)" % len(params[key] or []))
+                                                     for key in ("add", "replace", "delete")))}
     probed = None
     try:
         if params["probe_dns"]:
@@ -253,17 +257,17 @@ def main():
                 module.fail_json(msg="%s may change the entry %s (adding a value the entry has passed the server's "
                                      "access check, and changed nothing)"
                                      % (params["probe_bind_dn"] or "an anonymous client", probed),
-                                 probed=probed, writable=True)
+                                 probed=probed, writable=True, invocation=invocation)
         if module.check_mode or not any(counts.values()):
-            module.exit_json(changed=any(counts.values()), probed=probed, **counts)
+            module.exit_json(changed=any(counts.values()), probed=probed, invocation=invocation, **counts)
         connection = _connect(params, params["bind_dn"], params["bind_pw"])
         added, replaced, deleted = apply(connection, params["add"], params["replace"], params["delete"])
     except RowError as exc:
-        module.fail_json(msg="LDAP change failed at %s" % exc)
+        module.fail_json(msg="LDAP change failed at %s" % exc, invocation=invocation)
     except ldap.LDAPError as exc:
-        module.fail_json(msg="LDAP server %s: %s" % (params["server_uri"], _describe(exc)))
+        module.fail_json(msg="LDAP server %s: %s" % (params["server_uri"], _describe(exc)), invocation=invocation)
     module.exit_json(changed=bool(added or replaced or deleted), probed=probed, added=added, replaced=replaced,
-                     deleted=deleted)
+                     deleted=deleted, invocation=invocation)
 
 
 if __name__ == "__main__":

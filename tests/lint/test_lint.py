@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PYVER = "%d.%d" % sys.version_info[:2]
 
@@ -39,11 +41,13 @@ def test_yamllint():
     assert proc.returncode == 0, out
 
 
+@pytest.mark.duration(3)  # minutes in CI: started early, not left for the end of the run
 def test_ansible_lint_production_profile():
     proc, out = _run(["ansible-lint", "--profile", "production", "--nocolor"], cwd=ROOT)
     assert proc.returncode == 0, out[-6000:]
 
 
+@pytest.mark.duration(5)
 def test_ansible_test_sanity(tmp_path):
     coll = tmp_path / "ansible_collections" / "vhosting" / "postfix"
     _copy_tree(coll)

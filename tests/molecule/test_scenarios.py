@@ -37,11 +37,11 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1800"))
-# Rough relative durations (minutes per run in CI, 2026-12-07 evening, the mean of
-# both releases): with pytest-xdist the long runs start first and the short
-# tests fill the gaps (tests/conftest.py sorts).
-DURATION = {"dbtables": 8, "mail_auth": 5, "dovecot": 5, "faults": 4, "tls": 4, "domains": 3, "relay": 2,
-            "lists": 2, "lookup_table": 2, "default": 2, "postconf": 1}
+# Rough durations (minutes per run in CI, 2026-12-08, the mean of both releases): the runs are handed out longest
+# first, one at a time, to whichever pytest-xdist worker is free (scripts/test.sh: --dist load --maxschedchunk 1;
+# tests/conftest.py sorts), and the lint and unit tests fill the gaps.
+DURATION = {"dbtables": 18, "mail_auth": 9, "dovecot": 7, "tls": 5, "relay": 5, "faults": 5, "domains": 5,
+            "lookup_table": 5, "lists": 3, "postconf": 3, "default": 2}
 SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 # The tasks that reach a host in the idempotence run (a run that changes
 # nothing), per host at most, counted by the vhosting.postfix.round_trips
@@ -266,6 +266,9 @@ def test_scenario(scenario, release, image, tmp_path, record_property):
         ANSIBLE_HOME=str(tmp_path / "ansible-home"),
         # SSH's ControlPath must stay under 108 characters (tmp_path is longer).
         ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir,
+        # Every ansible-playbook of the run, the verify playbooks' nested runs included (whose output Molecule's log
+        # does not show), with a timestamp and process id per line: where a scenario's time goes.
+        ANSIBLE_LOG_PATH=str(tmp_path / "ansible.log"),
     )
     full = release == RELEASES[0][0] or scenario in WHOLE_SEQUENCE_EVERY_RELEASE
     # The first release runs Molecule's whole test sequence (syntax and the
@@ -302,6 +305,7 @@ def test_scenario(scenario, release, image, tmp_path, record_property):
     finally:
         _remove_leftovers(scenario, suffix)
         shutil.rmtree(control_dir, ignore_errors=True)
-        if log.exists():
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(log, kept)
+        for source, target in ((log, kept), (tmp_path / "ansible.log", kept.with_name("ansible-%s.log" % name))):
+            if source.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)

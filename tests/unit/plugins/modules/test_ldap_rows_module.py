@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 """ldap_rows applies adds, replaces and deletes in that order over one connection (python-ldap replaced by a fake)."""
+import json
 import sys
 import types
 
 import pytest
+from module_args import patch_module_args
 
 
 class _Error(Exception):
@@ -115,3 +117,27 @@ def test_the_write_probe_adds_a_value_every_entry_has_on_the_first_entry_that_ex
     accepting = ProbeConnection(probe_rows.ldap, {"ou=mx1,ou=postfix,dc=x": "accepted"})
     assert probe_rows.write_probe(accepting, dns) == ("ou=mx1,ou=postfix,dc=x", True)
     assert probe_rows.write_probe(ProbeConnection(probe_rows.ldap, {}), dns) == (None, False)
+
+
+def test_the_result_counts_the_entries_and_echoes_neither_them_nor_the_passwords(rows, monkeypatch, capsys):
+    connection = Connection(rows.ldap)
+    connection.simple_bind_s = lambda dn, pw: connection.calls.append(("bind", dn))
+    connection.set_option = lambda *args: None
+    monkeypatch.setattr(rows.ldap, "initialize", lambda uri: connection, raising=False)
+    rows.ldap.OPT_NETWORK_TIMEOUT = 1
+    entries = [{"dn": "cn=ann@a.test,ou=mx1,dc=x", "attributes": {"cn": "ann@a.test", "description": "a.test/ann/"}},
+               {"dn": "cn=bob@a.test,ou=mx1,dc=x", "attributes": {"cn": "bob@a.test", "description": "a.test/bob/"}}]
+    args = dict(server_uri="ldap://db.test", bind_dn="cn=loader,dc=x", bind_pw="Loader-Secret-9", add=entries,
+                delete=["cn=old@a.test,ou=mx1,dc=x"])
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            rows.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["changed"] and (result["added"], result["replaced"], result["deleted"]) == (2, 0, 1)
+    assert [c[0] for c in connection.calls] == ["bind", "add", "add", "delete"]
+    # The arguments echoed in the result give the numbers of entries, not the entries (100,000 are megabytes).
+    module_args = result["invocation"]["module_args"]
+    assert (module_args["add"], module_args["replace"], module_args["delete"]) == (
+        "(2 entries)", "(0 entries)", "(1 entries)")
+    assert module_args["bind_dn"] == "cn=loader,dc=x"
+    assert "ann@a.test" not in json.dumps(result) and "Loader-Secret-9" not in json.dumps(result)
