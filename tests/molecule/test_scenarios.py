@@ -49,10 +49,11 @@ SUFFIX_RE = re.compile(r"-d\d+-p(\d+)$")
 # Measured 2026-12-06 (the same on Debian 12 and 13). dbtables: its database
 # host (the database_server role: 34, 48 since TLS on 2026-12-07 - per
 # backend a directory and a copy of the certificate and of the key, and both
-# hostssl and host entries per client network); its mail hosts take 30 to 31
-# (the .cf files, parity gate and health check of five database tables, the
-# relay transport table included), the MariaDB one 39 since it has a Dovecot
-# store (2026-12-07: the tls and dovecot roles). mail_auth: all five
+# hostssl and host entries per client network); its mail hosts take 24 to 25
+# (the parity gate of five database tables, the relay transport table
+# included; since 2026-12-08 their .cf files and the health check's three
+# files are one small_files run each: 30 to 31 before), the MariaDB one 31
+# (39 before) since it has a Dovecot store (the tls and dovecot roles). mail_auth: all five
 # roles, the tls role (a dependency of dovecot; 2026-12-07: 37 -> 38) and the
 # dns_records playbook (its model, the records' module, the merge and the DNS
 # update on the control node) on the receiver. tls: 17 on the mail host.

@@ -24,4 +24,5 @@ def test_plain_takes_the_text_of_each_vault_value_in_dicts_and_lists():
     assert not isinstance(encrypted, str)  # what the validation used to refuse
     result = _vault_text.plain({"mailboxes": {"alice": {"password": encrypted}}, "list": [encrypted, 1]})
     assert result == {"mailboxes": {"alice": {"password": "alice-Pw-1"}}, "list": ["alice-Pw-1", 1]}
-    assert type(result["mailboxes"]["alice"]["password"]) is str and type(result["list"][0]) is str
+    for text in (result["mailboxes"]["alice"]["password"], result["list"][0]):
+        assert isinstance(text, str) and not isinstance(text, _vault_text._VAULT_TYPE)
