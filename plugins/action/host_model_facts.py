@@ -43,7 +43,6 @@ from ansible_collections.vhosting.postfix.plugins.plugin_utils import _fingerpri
 from ansible_collections.vhosting.postfix.plugins.plugin_utils._vault_text import plain
 
 display = Display()
-
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Variables read from a primary's own inventory (not the backup's).
 _PRIMARY_ONLY = ("vhosting_relay__address",)

@@ -38,7 +38,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 TIMEOUT = int(os.environ.get("VHOSTING_SCENARIO_TIMEOUT", "1800"))
 # Rough durations (minutes per run in CI, 2026-12-08, the mean of both releases): the runs are handed out longest
-# first, one at a time, to whichever pytest-xdist worker is free (scripts/test.sh: --dist load --maxschedchunk 1;
+# first, one at a time (each pytest-xdist worker holds at most two), to the worker that has room (scripts/test.sh:
+# --dist load --maxschedchunk 1;
 # tests/conftest.py sorts), and the lint and unit tests fill the gaps.
 DURATION = {"dbtables": 18, "mail_auth": 9, "dovecot": 7, "tls": 5, "relay": 5, "faults": 5, "domains": 5,
             "lookup_table": 5, "lists": 3, "postconf": 3, "default": 2}
