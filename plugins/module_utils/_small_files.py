@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the small_files module does to each file (pure: no file is touched here).
 
-``plan(desired, current)``: ``desired`` is {content (bytes), uid, gid, mode}; ``current`` is None (missing) or
+``plan(desired, current)``: ``desired`` is {path, content (bytes), uid, gid, mode}; ``current`` is None (missing) or
 {content (bytes), uid, gid, mode, regular}. Returns "write" (content differs or missing), "attributes" (owner,
 group or mode only) or None (as it should be). A path that exists and is not a regular file is refused.
 """
@@ -40,7 +40,7 @@ def plan(desired, current):
     if current is None:
         return "write"
     if not current["regular"]:
-        raise SmallFilesError("exists and is not a regular file (left alone)")
+        raise SmallFilesError("%s: exists and is not a regular file (left alone)" % desired["path"])
     if current["content"] != desired["content"]:
         return "write"
     if (current["uid"], current["gid"], current["mode"]) != (desired["uid"], desired["gid"], desired["mode"]):

@@ -93,12 +93,16 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
 from ansible_collections.vhosting.postfix.plugins.module_utils._atomic import write_atomic
+from ansible_collections.vhosting.postfix.plugins.module_utils._fdtree import set_owner_mode
 from ansible_collections.vhosting.postfix.plugins.module_utils._small_files import (
     SmallFilesError,
     check_path,
     parse_mode,
     plan,
 )
+
+# Reading a file, and setting its owner and mode, never through a symbolic link.
+_OPEN_NOFOLLOW = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 def _current(path):
@@ -109,7 +113,7 @@ def _current(path):
         return None
     if not stat.S_ISREG(info.st_mode):
         return {"regular": False}
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, _OPEN_NOFOLLOW)
     with os.fdopen(fd, "rb") as handle:
         content = handle.read()
     return {"regular": True, "content": content, "uid": info.st_uid, "gid": info.st_gid,
@@ -157,8 +161,6 @@ def main():
         for spec in module.params["files"]:
             desired = _desired(spec, seen, module.check_mode)
             current = _current(desired["path"]) if desired["ready"] else None
-            if current is not None and not current["regular"]:
-                raise SmallFilesError("%s: exists and is not a regular file (left alone)" % desired["path"])
             todo.append((desired, current, plan(desired, current)))
     except (SmallFilesError, OSError) as exc:
         module.fail_json(msg=to_native(exc))
@@ -178,10 +180,9 @@ def main():
                     write_atomic(desired["path"], desired["content"], mode=desired["mode"], uid=desired["uid"],
                                  gid=desired["gid"])
                 elif action == "attributes":
-                    fd = os.open(desired["path"], os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+                    fd = os.open(desired["path"], _OPEN_NOFOLLOW)
                     try:
-                        os.fchown(fd, desired["uid"], desired["gid"])
-                        os.fchmod(fd, desired["mode"])  # after fchown, which may clear set-id bits
+                        set_owner_mode(fd, desired["uid"], desired["gid"], desired["mode"])
                     finally:
                         os.close(fd)
             except OSError as exc:

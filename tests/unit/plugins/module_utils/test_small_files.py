@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.vhosting.postfix.plugins.module_utils import _small_files as core
 
-WANT = {"content": b"a = 1\n", "uid": 0, "gid": 104, "mode": 0o640}
+WANT = {"path": "/etc/postfix/a.cf", "content": b"a = 1\n", "uid": 0, "gid": 104, "mode": 0o640}
 
 
 def test_a_missing_file_or_other_content_is_written():
@@ -19,7 +19,7 @@ def test_the_right_content_with_other_attributes_gets_only_them_and_a_right_file
 
 
 def test_something_else_than_a_regular_file_is_refused():
-    with pytest.raises(core.SmallFilesError, match="not a regular file"):
+    with pytest.raises(core.SmallFilesError, match="^/etc/postfix/a.cf: exists and is not a regular file"):
         core.plan(WANT, {"regular": False})
 
 
